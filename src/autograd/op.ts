@@ -1,7 +1,7 @@
 import type { Backend } from './backend.js';
 import type { DType } from './dtype.js';
 import { type Shape, fmt } from './shape.js';
-import { Tensor } from './tensor.js';
+import { Tensor, tidy } from './tensor.js';
 import type { CheckSpec } from './check-spec.js';
 
 /** What an op's backward sees. `needs[i]` false means: return null for input i, compute nothing for it. */
@@ -82,7 +82,8 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   const nondiff = op.nondiff ?? [];
   const needs = inputs.map((t, i) => t.requiresGrad && !nondiff.includes(i));
   const record = gradEnabled && !op.composite && op.backward !== undefined && needs.some(Boolean);
-  const res = op.forward(inputs, attrs, outShape);
+  // a primitive's temporaries die here; a composite's parts are the tape and must live
+  const res = op.composite ? op.forward(inputs, attrs, outShape) : tidy(() => op.forward(inputs, attrs, outShape));
   const out = res instanceof Tensor ? res : res.out;
   const saved = res instanceof Tensor ? [] : (res.saved ?? []);
   if (record) {

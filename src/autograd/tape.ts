@@ -1,4 +1,4 @@
-import { keep, Tensor } from './tensor.js';
+import { keep, Tensor, tidy } from './tensor.js';
 import { noGrad } from './op.js';
 import { fmt } from './shape.js';
 import { add, onesLike } from './functions.js';
@@ -33,7 +33,8 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
       const g = grads.get(t);
       if (!g) continue;
       grads.delete(t);
-      const inGrads = node.op.backward!({ inputs: node.inputs, output: t, attrs: node.attrs, saved: node.saved, needs: node.needs }, g);
+      // the op's temporaries are freed here; only the input gradients it returns survive
+      const inGrads = tidy(() => node.op.backward!({ inputs: node.inputs, output: t, attrs: node.attrs, saved: node.saved, needs: node.needs }, g));
       if (g !== opts.grad) g.dispose();
       node.inputs.forEach((inp, k) => {
         const gi = inGrads[k];

@@ -75,7 +75,7 @@ export class Tensor {
     finalizer.unregister(this);
     this.ref.drop();
     this.ref = null;
-    this.node = null;
+    // the tape entry stays: a backward that reaches a disposed tensor fails loudly instead of treating it as a leaf
     for (const s of scopes) s.delete(this);
   }
 

@@ -1,0 +1,10 @@
+export * from './dtype.js';
+export * from './shape.js';
+export type { Backend, Storage, UnaryOp, BinaryOp, KernelStats } from './backend.js';
+export { Tensor, tidy, tidyAsync, keep } from './tensor.js';
+export { apply, noGrad, noGradAsync, type OpDef } from './op.js';
+export { backward } from './tape.js';
+export * from './functions.js';
+export * from './create.js';
+export { OP_LIST, OPS, DIFFERENTIABLE_OPS } from './ops/index.js';
+export * from './optim.js';

@@ -1,0 +1,44 @@
+import type { Tensor } from '../autograd/tensor.js';
+
+/**
+ * The three points where a model lets a PEFT method in. Models call these and know nothing else about
+ * PEFT; a method (src/peft) is a value that supplies them. Absent hooks cost nothing.
+ */
+
+/** What the input hook sees and may rewrite: the sequence as it enters the first layer. */
+export interface ModelInput {
+  /** (B, T, D) token embeddings only — before position (and token-type) embeddings are added. */
+  embeds: Tensor;
+  /** (B, T) i32 token ids, or null once rewritten (virtual tokens have no id). */
+  ids: Tensor | null;
+  /** (B, T) f32/f64 1 = attend, 0 = padding. */
+  attentionMask: Tensor;
+  /** (B, T) i32 position ids (GPT-2 and BERT add learned position embeddings at these). */
+  positionIds: Tensor;
+  /** (B, T) i32 BERT segment ids (absent for GPT-2). */
+  tokenTypeIds?: Tensor;
+  /** (B, T) i32 labels for token-level losses; virtual positions get −100. */
+  labels?: Tensor;
+}
+
+/** Per-layer keys/values as attention uses them, and the mask over those key positions. */
+export interface LayerKV {
+  /** (B, H, S, Dh) */
+  keys: Tensor;
+  /** (B, H, S, Dh) */
+  values: Tensor;
+  /** (B, S) 1 = attend — extended together with keys when a prefix is added. */
+  attentionMask: Tensor;
+}
+
+export interface ModelHooks {
+  /** Rewrites the input sequence (prompt tuning, P-tuning: virtual tokens anywhere). */
+  input?(x: ModelInput): ModelInput;
+  /**
+   * Rewrites one layer's keys/values before attention (prefix tuning, P-tuning v2). Added key positions are
+   * seen by every query; causal masking applies to the original positions only.
+   */
+  kv?(layer: number, kv: LayerKV): LayerKV;
+  /** Key positions a kv hook adds in front at every layer (GPT-2 position ids start after them, as HF). */
+  kvPrefixLength?(): number;
+}
