@@ -17,7 +17,7 @@ import { numel } from './shape.js';
 import { tensor } from './create.js';
 import { backward } from './tape.js';
 import { mul, sum } from './functions.js';
-import { tidy } from './tensor.js';
+import { tidy, type Tensor } from './tensor.js';
 import { Rng } from '../kernels/rng.js';
 import { cpu } from '../kernels/cpu/index.js';
 
@@ -213,4 +213,36 @@ export async function gradcheckOp(op: OpDef, o: GradcheckOptions = {}): Promise<
 export function describeCase(c: FilledCase): string {
   const inputs = c.inputs.map((s, i) => `${s.kind}[${s.shape.join(',')}]=${JSON.stringify(c.values[i].map((v) => +v.toPrecision(6)))}`);
   return `attrs=${JSON.stringify(c.attrs)} inputs: ${inputs.join('; ')} weightSeed=${c.weightSeed}`;
+}
+
+/**
+ * Whole-model gradient check (CPU, f64): for `samples` random elements of each tensor, autograd's ∂loss/∂x
+ * against central differences, perturbing the CPU storage in place. `loss` must rebuild the graph each call.
+ */
+export function gradcheckTensors(loss: () => Tensor, tensors: Tensor[], o: { samples?: number; seed?: number; h?: number } = {}):
+  { name: string; maxRelErr: number }[] {
+  const h = o.h ?? FD_STEP;
+  const rng = new Rng(o.seed ?? 0);
+  for (const t of tensors) {
+    if (t.backend !== cpu || t.dtype !== 'f64') throw new Error(`gradcheckTensors needs f64 CPU tensors, got ${t.describe()}`);
+    t.grad?.dispose();
+    t.grad = null;
+  }
+  tidy(() => backward(loss()));
+  const value = () => noGrad(() => tidy(() => loss().dataSync()[0]));
+  return tensors.map((t) => {
+    const analytic = t.grad ? t.grad.dataSync() : new Float64Array(t.size);
+    const data = t.storage as Float64Array;
+    let worst = 0;
+    const picks = new Set(Array.from({ length: Math.min(o.samples ?? 4, t.size) }, () => rng.int(t.size)));
+    for (const j of picks) {
+      const x = data[j];
+      data[j] = x + h; const up = value();
+      data[j] = x - h; const down = value();
+      data[j] = x;
+      const numeric = (up - down) / (2 * h);
+      worst = Math.max(worst, Math.abs(analytic[j] - numeric) / Math.max(1, Math.abs(numeric)));
+    }
+    return { name: t.name ?? t.describe(), maxRelErr: worst };
+  });
 }

@@ -1,0 +1,85 @@
+/**
+ * BitFit (Ben Zaken et al., "BitFit: Simple Parameter-efficient Fine-tuning for Transformer-based Masked
+ * Language-models"): freeze everything but the bias terms — attention query/key/value and output biases, MLP
+ * intermediate (d→4d) and output biases, LayerNorm biases — and the task head. Subsets by type: the seed
+ * reports query and intermediate biases change most, and training only those two is nearly as good.
+ * `biasDeltas` gives the per-layer × per-type ‖Δb‖ the paper plots.
+ */
+import { isTaskHead } from './baselines.js';
+import { Params } from '../models/params.js';
+import type { BaseModel, PeftMethod } from './method.js';
+
+export const BIAS_TYPES = ['query', 'key', 'value', 'attention-output', 'intermediate', 'output', 'layernorm', 'pooler'] as const;
+export type BiasType = (typeof BIAS_TYPES)[number];
+
+/** A bias (or the part of a fused one) of a given type: elements [begin, begin + size) of parameter `name`. */
+export interface BiasSlice { name: string; layer: string; type: BiasType; begin: number; size: number }
+
+/** The bias slices of one parameter, by HF key (GPT-2 and BERT; with or without the `transformer.`/`bert.` prefix). */
+export function biasSlices(name: string, size: number): BiasSlice[] {
+  const m = /(?:^|\.)(?:h|layer)\.(\d+)\.(.+)$/.exec(name);
+  const layer = m ? m[1] : /embeddings/.test(name) ? 'emb' : /pooler/.test(name) ? 'pooler' : 'final';
+  const rest = m ? m[2] : name;
+  const one = (type: BiasType): BiasSlice[] => [{ name, layer, type, begin: 0, size }];
+  if (!name.endsWith('bias') || isTaskHead(name) || /^cls\./.test(name)) return [];
+  if (rest === 'attn.c_attn.bias') {
+    const d = size / 3; // GPT-2's fused [q; k; v]
+    return (['query', 'key', 'value'] as const).map((type, i) => ({ name, layer, type, begin: i * d, size: d }));
+  }
+  if (/attention\.self\.query\.bias$/.test(rest)) return one('query');
+  if (/attention\.self\.key\.bias$/.test(rest)) return one('key');
+  if (/attention\.self\.value\.bias$/.test(rest)) return one('value');
+  if (rest === 'attn.c_proj.bias' || /attention\.output\.dense\.bias$/.test(rest)) return one('attention-output');
+  if (rest === 'mlp.c_fc.bias' || /intermediate\.dense\.bias$/.test(rest)) return one('intermediate');
+  if (rest === 'mlp.c_proj.bias' || /^output\.dense\.bias$/.test(rest)) return one('output');
+  if (/(ln_\d|ln_f|LayerNorm)\.bias$/.test(rest)) return one('layernorm');
+  if (/pooler\.dense\.bias$/.test(name)) return one('pooler');
+  return [];
+}
+
+export interface BitFitConfig {
+  /** Bias types to train (default all). */
+  types?: readonly BiasType[];
+  trainHead?: boolean;
+}
+
+export function bitFit(base: BaseModel, c: BitFitConfig = {}): PeftMethod {
+  const types = new Set(c.types ?? BIAS_TYPES);
+  for (const t of types) if (!BIAS_TYPES.includes(t)) throw new Error(`bitfit: unknown bias type '${t}' (known: ${BIAS_TYPES.join(', ')})`);
+  const chosen = new Map<string, BiasSlice[]>();
+  for (const [name, t] of base.params) {
+    const slices = biasSlices(name, t.size).filter((s) => types.has(s.type));
+    if (slices.length) chosen.set(name, slices);
+  }
+  if (chosen.size === 0) throw new Error(`bitfit: no bias of type ${[...types].join(', ')} in this model`);
+  const trainHead = c.trainHead ?? true;
+  return {
+    kind: 'bitfit',
+    params: new Params(),
+    trainsBase: (name) => chosen.has(name) || (trainHead && isTaskHead(name)),
+    gradMask(name) {
+      const slices = chosen.get(name);
+      const t = base.params.get(name);
+      if (!slices || !t || slices.reduce((n, s) => n + s.size, 0) === t.size) return null;
+      const mask = new Float32Array(t.size);
+      for (const s of slices) mask.fill(1, s.begin, s.begin + s.size);
+      return mask;
+    },
+  };
+}
+
+/** ‖b_after − b_before‖₂ per (layer, bias type) — the seed's "which biases moved" analysis. */
+export function biasDeltas(before: ReadonlyMap<string, ArrayLike<number>>, after: ReadonlyMap<string, ArrayLike<number>>):
+  { layer: string; type: BiasType; norm: number }[] {
+  const rows: { layer: string; type: BiasType; norm: number }[] = [];
+  for (const [name, b0] of before) {
+    const b1 = after.get(name);
+    if (!b1) continue;
+    for (const s of biasSlices(name, b0.length)) {
+      let sq = 0;
+      for (let i = s.begin; i < s.begin + s.size; i++) sq += (b1[i] - b0[i]) ** 2;
+      rows.push({ layer: s.layer, type: s.type, norm: Math.sqrt(sq) });
+    }
+  }
+  return rows;
+}

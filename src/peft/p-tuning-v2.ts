@@ -1,0 +1,29 @@
+/**
+ * P-Tuning v2 (Liu et al., "P-Tuning v2: Prompt Tuning Can Be Comparable to Fine-tuning Universally Across
+ * Scales and Tasks"): deep prompts — a prefix at every layer as in prefix tuning — trained directly (no
+ * reparameterisation by default), with a randomly initialised classification head on [CLS] (no verbalizer)
+ * or a token-level head for sequence labelling (virtual positions carry no labels: they live in the keys,
+ * never in the sequence). Prompt length per task: ≈20 for simple classification, ≈100 for hard tasks.
+ */
+import type { BaseModel } from './method.js';
+import { type PrefixMethod, prefixTuning } from './prefix-tuning.js';
+
+export interface PTuningV2Config {
+  numVirtualTokens: number;
+  /** Optional reparameterisation (the paper finds it rarely helps); default none. */
+  projection?: { hidden: number } | null;
+  dropout?: number;
+  seed?: number;
+  /** A prefix to start from (multi-task prompt pretraining, then transfer). */
+  initial?: Float64Array | Float32Array;
+}
+
+export function pTuningV2(base: BaseModel, c: PTuningV2Config): PrefixMethod {
+  const m = prefixTuning(base, { ...c, projection: c.projection ?? null, trainHead: true });
+  return { ...m, kind: 'ptuning-v2' };
+}
+
+/** Suggested prompt length for a task (the paper's ablation): short for simple classification, long for hard tasks. */
+export function suggestedPromptLength(task: 'classification' | 'sequence-labelling' | 'reading-comprehension'): number {
+  return task === 'classification' ? 20 : 100;
+}
