@@ -122,3 +122,29 @@ describe('PEFT invariants on GPT-2 (f64)', () => {
     }), { numRuns: 10 });
   });
 });
+
+describe('generation with adapters', () => {
+  const model = tinyGpt2(11);
+  const base = baseOf(model);
+
+  it('cached generation with a prompt, a prefix, or both equals full recomputation', async () => {
+    const { generateWith } = await import('../src/peft/peft-model.js');
+    await fc.assert(fc.asyncProperty(fc.array(tokens(1, 5), { minLength: 1, maxLength: 3 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 4 }),
+      async (prompts, which, n) => {
+        const methods: PeftMethod[] = [];
+        if (which !== 1) methods.push(await promptTuning(base, { numVirtualTokens: 2, seed: 7 }));
+        if (which !== 0) methods.push(prefixTuning(base, { numVirtualTokens: 3, projection: null, seed: 8 }));
+        const peft = new PeftModel(model, methods);
+        const out = await generateWith(peft, prompts, { maxNewTokens: n, returnLogits: true });
+        // recompute: each row alone, full forward over prompt + generated tokens, logits at the last position
+        for (let b = 0; b < prompts.length; b++) {
+          const seq = [...prompts[b], ...out.tokens[b]];
+          for (let step = 0; step < out.tokens[b].length; step++) {
+            const upto = seq.slice(0, prompts[b].length + step);
+            const full = lastPositions(peftLogits(model, methods, [upto]), 1);
+            expectClose(Array.from(out.stepLogits![step][b]), full, 1e-9);
+          }
+        }
+      }), { numRuns: 12 });
+  });
+});

@@ -84,7 +84,9 @@ export async function generate(model: Gpt2, prompts: number[][], o: GenerateOpti
     let stepMask = mask;
     for (let step = 0; step < o.maxNewTokens; step++) {
       const T = stepIds[0].length;
-      const positions = positionIdsFromMask(mask, offset).map((row) => row.slice(row.length - T));
+      // after the first pass the cache holds the input hook's virtual tokens too: later positions come after them
+      const shift = step === 0 ? offset : offset + (o.hooks?.inputPrefixLength?.() ?? 0);
+      const positions = positionIdsFromMask(mask, shift).map((row) => row.slice(row.length - T));
       const last = noGrad(() => tidy(() => {
         const out = model.forward({
           ids: tensor(stepIds.flat(), [B, T], { ...where, dtype: 'i32' }),

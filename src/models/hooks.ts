@@ -39,6 +39,11 @@ export interface ModelHooks {
    * seen by every query; causal masking applies to the original positions only.
    */
   kv?(layer: number, kv: LayerKV): LayerKV;
-  /** Key positions a kv hook adds in front at every layer (GPT-2 position ids start after them, as HF). */
+  /** Key positions a kv hook adds in front at every layer (GPT-2 and BERT position ids start after them, as HF). */
   kvPrefixLength?(): number;
+  /**
+   * Virtual tokens the input hook puts in front of the sequence. The input hook runs once, on the first pass
+   * (with a KV cache, later passes feed only new tokens), so a generator numbers later positions after them.
+   */
+  inputPrefixLength?(): number;
 }

@@ -114,11 +114,11 @@ export function buildHooks(base: BaseModel, adapters: PeftMethod[][], o: HookOpt
     const { layers: L, heads: H, hidden: D } = base;
     const P = kvTables[0].shape[0];
     if (kvTables[0].shape[1] !== 2 * L * D) throw new Error(`prefix width ${kvTables[0].shape[1]} != 2·layers·hidden = ${2 * L * D}`);
-    let byLayer: Tensor | null = null; // (2L, B, H, P, Dh), computed once per pass
+    // (2L, B, H, P, Dh), computed once per pass (and kept across the steps of a generation)
     const B = o.ctx.batch;
+    const byLayer = permute(reshape(perRow(kvTables, o), [B, P, 2 * L, H, D / H]), [2, 0, 3, 1, 4]);
     hooks.kvPrefixLength = () => P;
     hooks.kv = (layer: number, kv: LayerKV): LayerKV => {
-      byLayer ??= permute(reshape(perRow(kvTables, o), [B, P, 2 * L, H, D / H]), [2, 0, 3, 1, 4]);
       const keys = reshape(narrow(byLayer, 0, 2 * layer, 1), [B, H, P, D / H]);
       const values = reshape(narrow(byLayer, 0, 2 * layer + 1, 1), [B, H, P, D / H]);
       const ones = tensor(new Float64Array(B * P).fill(1), [B, P], { backend: kv.keys.backend, dtype: kv.attentionMask.dtype });
@@ -133,6 +133,7 @@ export function buildHooks(base: BaseModel, adapters: PeftMethod[][], o: HookOpt
   if (inputTables) {
     const virtual = perRow(inputTables, o);
     const layout = o.layout ?? { kind: 'prepend' };
+    if (layout.kind === 'prepend') hooks.inputPrefixLength = () => virtual.shape[1];
     hooks.input = (x) => (layout.kind === 'prepend' ? prependVirtual(x, virtual, hooks.kvPrefixLength?.() ?? 0) : placeVirtual(x, virtual, layout.slots));
   }
   return hooks;

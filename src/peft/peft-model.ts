@@ -7,6 +7,9 @@ import { mul } from '../autograd/functions.js';
 import { keep, type Tensor } from '../autograd/tensor.js';
 import { Bert, type BertInput, type BertOutput } from '../models/bert.js';
 import { Gpt2, type Gpt2Input, type Gpt2Output } from '../models/gpt2.js';
+import { generate, type GenerateOptions, type GenerateResult } from '../models/generate.js';
+import { noGradAsync } from '../autograd/op.js';
+import { tidyAsync } from '../autograd/tensor.js';
 import { baseOf } from './base.js';
 import { buildHooks, type VirtualLayout } from './hooks.js';
 import { applyMasks, type BaseModel, type PeftMethod, trainableCount } from './method.js';
@@ -59,6 +62,20 @@ export class PeftModel<M extends Gpt2 | Bert = Gpt2 | Bert> {
     const merged = { ...input, hooks };
     return (this.model as Gpt2 | Bert).forward(merged as Gpt2Input & BertInput) as M extends Gpt2 ? Gpt2Output : BertOutput;
   }
+}
+
+/**
+ * GPT-2 generation under the adapters, through the KV cache: the prompt/prefix tensors are computed once and
+ * live for the whole generation; `adapterIds` picks each row's adapter in a mixed batch.
+ */
+export async function generateWith(peft: PeftModel<Gpt2>, prompts: number[][], o: Omit<GenerateOptions, 'hooks'> & { adapterIds?: Int32Array }):
+  Promise<GenerateResult> {
+  return noGradAsync(() => tidyAsync(async () => {
+    const hooks = buildHooks(peft.base, peft.adapters, {
+      ctx: { batch: prompts.length, train: false, seed: 0 }, adapterIds: o.adapterIds,
+    });
+    return generate(peft.model, prompts, { ...o, hooks });
+  }));
 }
 
 function maskTensor(g: Tensor, mask: Float32Array): Tensor {
