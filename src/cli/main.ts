@@ -1,6 +1,8 @@
 import { gradcheckCommand, gradcheckHelp } from './gradcheck.js';
+import { paramsCommand, paramsHelp } from './params.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  params: { run: paramsCommand, help: paramsHelp },
   gradcheck: { run: gradcheckCommand, help: gradcheckHelp },
 };
 

@@ -1,0 +1,61 @@
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.js';
+
+/** Runs the CLI in-process; returns exit code and what it printed. */
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
+  try {
+    const code = await main(argv);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+describe('webpeft params', () => {
+  it("prints HF's exact counts for gpt2 and bert-base-uncased", async () => {
+    expect((await run('params', '--preset', 'gpt2')).out).toMatch(/total\s+124,439,808/);
+    expect((await run('params', '--preset', 'bert-base-uncased')).out).toMatch(/total\s+109,482,240/);
+  });
+
+  it("gives BitFit's share as the seed reports it: ≈0.09 % of BERT-base, ≈0.08 % of BERT-large", async () => {
+    const base = JSON.parse((await run('params', '--preset', 'bert-base-uncased', '--method', 'bitfit', '--json')).out);
+    const large = JSON.parse((await run('params', '--preset', 'bert-large-uncased', '--method', 'bitfit', '--json')).out);
+    expect(base.method.percent).toBeGreaterThan(0.085);
+    expect(base.method.percent).toBeLessThan(0.095);
+    expect(large.method.percent).toBeGreaterThan(0.075);
+    expect(large.method.percent).toBeLessThan(0.085);
+  });
+
+  it('counts P-tuning v2 prefixes as P·2·L·D (0.1–3 % of BERT-base)', async () => {
+    const r = JSON.parse((await run('params', '--preset', 'bert-base-uncased', '--method', 'ptuning-v2', '--virtual-tokens', '20', '--json')).out);
+    expect(r.method.trainable).toBe(20 * 2 * 12 * 768);
+    expect(r.method.percent).toBeGreaterThan(0.1);
+    expect(r.method.percent).toBeLessThan(3);
+  });
+
+  it('rejects bad input with one line and exit code 1', async () => {
+    const r = await run('params', '--preset', 'gpt3');
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("webpeft params: unknown preset 'gpt3' (known: gpt2, gpt2-medium, gpt2-large, gpt2-xl, bert-base-uncased, bert-large-uncased)");
+  });
+});
+
+describe('webpeft gradcheck', () => {
+  it('prints the per-op table and exits 0', async () => {
+    const r = await run('gradcheck', '--backend', 'cpu', '--cases', '5', '--op', 'matmul,layernorm');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/matmul\s+5\s+\S+\s+1\.0e-6\s+ok/);
+    expect(r.out).toMatch(/layernorm/);
+  });
+
+  it('names an unknown op', async () => {
+    const r = await run('gradcheck', '--op', 'conv2d');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/unknown op\(s\): conv2d/);
+  });
+});
