@@ -1,0 +1,7 @@
+// Data layer: tokenizer (byte-level BPE), shipped data sets, batchers, metrics. Independent of the tensor engine.
+// Everything except ./load.js (Node file access) also runs in the browser.
+export * from './bpe.js';
+export * from './datasets.js';
+export * from './metrics.js';
+export * from './load.js';
+export { labelSentence, splitSentences, normalizeSubject, parseMail, hashUnit, splitOf } from './text.js';
