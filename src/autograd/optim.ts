@@ -8,7 +8,14 @@ import { noGrad } from './op.js';
 import { keep, tidy, type Tensor } from './tensor.js';
 import { add, div, minimum, mul, scalarLike, sqrt, square, sum } from './functions.js';
 
-export interface AdamWOptions { lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number }
+export interface AdamWOptions {
+  lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number;
+  /** Which tensors decay (default all); HF's Trainer exempts biases and LayerNorm weights — see `decaysLikeHf`. */
+  decays?: (t: Tensor) => boolean;
+}
+
+/** HF Trainer's rule: no weight decay on biases and LayerNorm weights. */
+export const decaysLikeHf = (t: Tensor): boolean => !/(bias|LayerNorm\.weight|ln_\d\.weight|ln_f\.weight)$/.test(t.name ?? '');
 
 abstract class Optimizer {
   readonly params: Tensor[];
@@ -36,6 +43,7 @@ abstract class Optimizer {
 
 export class AdamW extends Optimizer {
   readonly lr: number; readonly beta1: number; readonly beta2: number; readonly eps: number; readonly weightDecay: number;
+  private readonly decays: (t: Tensor) => boolean;
   /** Per trainable tensor: first and second moments, created on first update. */
   private state = new Map<Tensor, { m: Storage; v: Storage }>();
 
@@ -46,6 +54,7 @@ export class AdamW extends Optimizer {
     [this.beta1, this.beta2] = o.betas ?? [0.9, 0.999];
     this.eps = o.eps ?? 1e-8;
     this.weightDecay = o.weightDecay ?? 0.01;
+    this.decays = o.decays ?? (() => true);
   }
 
   step(): void {
@@ -60,7 +69,7 @@ export class AdamW extends Optimizer {
         this.state.set(p, s);
       }
       p.backend.adamw(p.storage, p.grad.storage, s.m, s.v, p.size, {
-        lr: this.lr * this.lrScale, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, bias1, bias2,
+        lr: this.lr * this.lrScale, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.decays(p) ? this.weightDecay : 0, bias1, bias2,
       }, p.dtype as FloatDType);
     }
   }

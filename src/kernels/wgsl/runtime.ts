@@ -30,8 +30,8 @@ export interface DispatchSpec {
   groups: readonly [number, number?, number?];
 }
 
-/** Submit once this many dispatches are waiting. */
-const MAX_PENDING = 256;
+/** Submit once this many dispatches are waiting: above a whole training step of the models here (one submit per step). */
+const MAX_PENDING = 4096;
 
 /** Size classes: 16 bytes minimum, then four classes per power of two (at most 25 % slack). */
 export function sizeClass(bytes: number): number {

@@ -1,0 +1,21 @@
+/**
+ * Every op of the table on WebGPU equals the CPU: forward values and gradients (f32 on the GPU against the
+ * CPU's f64 autograd), on random shapes and values from each op's check domain (fast-check, shrinking on).
+ * Tolerance: 256·2^-23 relative to max(1, |reference|) — a few hundred f32 roundings on these small shapes.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { OP_LIST } from '../src/autograd/ops/index.js';
+import { gradcheckOp } from '../src/autograd/gradcheck.js';
+import { acquireGpu } from './helpers/gpu.js';
+
+const gpu = await acquireGpu();
+afterAll(() => gpu?.destroy());
+
+describe.runIf(gpu)('WebGPU equals CPU for every op (forward and gradients)', () => {
+  for (const op of OP_LIST) {
+    it(op.name, async () => {
+      const r = await gradcheckOp(op, { backend: gpu!, cases: 25, seed: 11 });
+      expect(r.ok, `${op.name}: max rel err ${r.maxRelErr} > ${r.tolerance}\n${r.counterexample}`).toBe(true);
+    });
+  }
+});
