@@ -189,6 +189,8 @@ export async function gradcheckOp(op: OpDef, o: GradcheckOptions = {}): Promise<
   const result = await fc.check(
     fc.asyncProperty(arb, async (c) => {
       count++;
+      // another backend computes in f32: both sides get the same f32-rounded inputs, so only the arithmetic differs
+      if (dtype === 'f32') c = { ...c, values: c.values.map((v, i) => (c.inputs[i].kind === 'float' ? v.map(Math.fround) : v)) };
       const mine = await evaluate(op, c, backend, dtype);
       let err: number;
       if (backend === cpu) {
