@@ -1,9 +1,20 @@
 import { gradcheckCommand, gradcheckHelp } from './gradcheck.js';
 import { paramsCommand, paramsHelp } from './params.js';
+import { compareCommand, compareHelp } from './compare.js';
+import { evalCommand, evalHelp, trainCommand, trainHelp } from './train.js';
+import { dumpCommand, dumpHelp, generateCommand, generateHelp } from './generate.js';
+import { inspectCommand, inspectHelp, tokenizeCommand, tokenizeHelp } from './tools.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  compare: { run: compareCommand, help: compareHelp },
+  train: { run: trainCommand, help: trainHelp },
+  eval: { run: evalCommand, help: evalHelp },
+  generate: { run: generateCommand, help: generateHelp },
   params: { run: paramsCommand, help: paramsHelp },
   gradcheck: { run: gradcheckCommand, help: gradcheckHelp },
+  dump: { run: dumpCommand, help: dumpHelp },
+  tokenize: { run: tokenizeCommand, help: tokenizeHelp },
+  inspect: { run: inspectCommand, help: inspectHelp },
 };
 
 const usage = `webpeft — autograd + WebGPU, GPT-2/BERT, prompt-family PEFT

@@ -60,13 +60,16 @@ export class Params extends Map<string, Tensor> {
     return this;
   }
 
-  /** Replaces a tensor's values (same shape), keeping its name and trainability; the old storage is freed. */
+  /**
+   * Overwrites a tensor's values in place (same shape): the tensor object stays the same, so methods and
+   * optimizers holding it see the new values.
+   */
   assign(name: string, values: ArrayLike<number>): void {
-    const old = this.tensor(name);
-    if (values.length !== old.size) throw new Error(`${name}: ${values.length} values for shape ${fmt(old.shape)}`);
-    const t = keep(tensor(values, old.shape, { backend: old.backend, dtype: old.dtype, name, requiresGrad: old.requiresGrad }));
-    this.set(name, t);
-    old.dispose();
+    const t = this.tensor(name);
+    if (values.length !== t.size) throw new Error(`${name}: ${values.length} values for shape ${fmt(t.shape)}`);
+    const fresh = tensor(values, t.shape, { backend: t.backend, dtype: t.dtype });
+    t.backend.writeRegion(t.storage, t.shape, fresh.storage, t.shape, t.shape.map(() => 0), t.dtype);
+    fresh.dispose();
   }
 
   dispose(): void {

@@ -102,16 +102,17 @@ export function importHfAdapter(base: BaseModel, configJson: unknown, file: Safe
   }
   const w = base.wordEmbeddings;
   const table = keep(tensor(raw.data as Float32Array, raw.shape, { backend: w.backend, dtype: w.dtype, name: PROMPT_KEY, requiresGrad: true }));
-  const heads = new Set<string>();
+  // check every head first, so a mismatched adapter leaves the base model untouched
+  const heads = new Map<string, Float32Array>();
   for (const [key, t] of file.tensors) {
     if (key === PROMPT_KEY) continue;
     const name = key.replace(/^base_model\.model\./, '').replace(/\.modules_to_save(\.default)?\./, '.');
     const target = base.params.get(name);
     if (!target) throw new AdapterError(`${names.weights}: ${key}: the base model has no parameter ${name}`);
     if (fmt(target.shape) !== fmt(t.shape)) throw new AdapterError(`${names.weights}: ${key}: shape ${fmt(t.shape)}, the base model's ${name} is ${fmt(target.shape)}`);
-    base.params.assign(name, t.data as Float32Array);
-    heads.add(name);
+    heads.set(name, t.data as Float32Array);
   }
+  for (const [name, values] of heads) base.params.assign(name, values);
   const trainHead = heads.size > 0;
   const kind = peftType === 'PROMPT_TUNING' ? 'prompt' : peftType === 'P_TUNING' ? 'ptuning' : 'prefix';
   return kind === 'prefix' ? plainPrefix(kind, table, 0, trainHead) : promptMethod(kind, table, trainHead);

@@ -33,6 +33,8 @@ export interface TrainJob {
   afterBackward?: () => void;
   config: TrainConfig;
   onStep?: (log: StepLog) => void;
+  /** Continue a saved run: AdamW's step count and moments (see train/adapter-dir.ts). */
+  resume?: { step: number; moments: Map<Tensor, { m: ArrayLike<number>; v: ArrayLike<number> }> };
 }
 
 export interface TrainResult { losses: number[]; seconds: number; optimizer: AdamW }
@@ -41,6 +43,7 @@ export async function trainLoop(job: TrainJob): Promise<TrainResult> {
   const c = job.config;
   if (job.trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
   const opt = new AdamW(job.trainable, { lr: c.lr, weightDecay: c.weightDecay ?? 0.01, decays: decaysLikeHf });
+  if (job.resume) opt.importState(job.resume.step, job.resume.moments);
   const schedule = linearSchedule(c.warmup ?? Math.round(0.06 * c.steps), c.steps);
   const losses: number[] = [];
   const start = performance.now();

@@ -1,0 +1,57 @@
+/**
+ * Model folders in HF layout (config.json, model.safetensors, tokenizer.json): the embedded tiny models shipped
+ * under assets/models, or any folder a user brings (e.g. a downloaded `gpt2` or `bert-base-uncased`).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Backend } from '../autograd/backend.js';
+import type { FloatDType } from '../autograd/dtype.js';
+import { loadConfig, loadSafetensors, loadTokenizer } from '../io/node.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import { packageRoot } from '../data/load.js';
+import { Bert, type BertHead } from '../models/bert.js';
+import { Gpt2 } from '../models/gpt2.js';
+
+export const EMBEDDED_MODELS = ['gpt2-tiny', 'bert-tiny'] as const;
+
+/** A folder for a model name: an embedded one, or a path. */
+export function modelDir(nameOrPath: string): string {
+  if ((EMBEDDED_MODELS as readonly string[]).includes(nameOrPath)) return join(packageRoot(), 'assets', 'models', nameOrPath);
+  if (!existsSync(nameOrPath)) {
+    throw new Error(`model '${nameOrPath}' is neither an embedded model (${EMBEDDED_MODELS.join(', ')}) nor a folder`);
+  }
+  return nameOrPath;
+}
+
+export interface LoadedModel<M> { model: M; tokenizer: TextTokenizer; dir: string }
+
+export interface LoadModelOptions {
+  backend: Backend;
+  dtype?: FloatDType;
+  /** BERT: the head to put on the body (a new classifier is initialised as HF does). */
+  head?: BertHead;
+  numLabels?: number;
+  seed?: number;
+}
+
+export async function loadGpt2(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Gpt2>> {
+  const dir = modelDir(nameOrPath);
+  const config = await loadConfig(dir);
+  if (config.modelType !== 'gpt2') throw new Error(`${join(dir, 'config.json')}: model_type: '${config.modelType}', a GPT-2 model is needed here`);
+  const weights = await loadSafetensors(join(dir, 'model.safetensors'));
+  const model = Gpt2.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', seed: o.seed });
+  return { model, tokenizer: await loadTokenizer(dir), dir };
+}
+
+export async function loadBert(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Bert>> {
+  const dir = modelDir(nameOrPath);
+  const loaded = await loadConfig(dir);
+  if (loaded.modelType !== 'bert') throw new Error(`${join(dir, 'config.json')}: model_type: '${loaded.modelType}', a BERT model is needed here`);
+  const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, `LABEL_${i}`]));
+  const config = o.numLabels
+    ? { ...loaded, numLabels: o.numLabels, id2label: labels(o.numLabels), label2id: Object.fromEntries(Object.entries(labels(o.numLabels)).map(([i, l]) => [l, Number(i)])) }
+    : loaded;
+  const weights = await loadSafetensors(join(dir, 'model.safetensors'));
+  const model = Bert.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', head: o.head ?? 'base', seed: o.seed });
+  return { model, tokenizer: await loadTokenizer(dir), dir };
+}
