@@ -9,3 +9,4 @@ export * from './p-tuning.js';
 export * from './p-tuning-v2.js';
 export * from './prompt-encoder.js';
 export * from './hf-format.js';
+export * from './template.js';
