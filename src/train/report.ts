@@ -1,3 +1,274 @@
-// placeholder until the report generator lands (being written now)
-import type { CompareResult } from './results.js';
-export function renderReport(r: CompareResult): string { return `<!doctype html><html><body><pre>${JSON.stringify(r.methods.map((m) => m.label))}</pre></body></html>`; }
+/**
+ * `webpeft compare`'s report.html: one self-contained file (inline CSS, inline SVG, no scripts, no fonts, no URLs) with
+ * the run's settings, the results table, loss curves, metric vs trainable-% scatter, BitFit's per-layer × bias-type
+ * ‖Δb‖ heatmap and the ablations that were run. Plots are drawn by ./svg.ts.
+ */
+import type { AblationResult, BiasDeltaRow, CompareResult, MethodResult } from './results.js';
+import { OKABE_ITO, barChart, esc, heatmap, lineChart, movingAverage, scatterLogX, sig, type LegendItem, type LineSeries } from './svg.js';
+
+/** Stable colours by method name, so two reports (or a subset run) use the same colour for the same method. */
+const METHOD_COLOR: Record<string, string> = {
+  frozen: '#000000',
+  full: '#E69F00',
+  bitfit: '#009E73',
+  prefix: '#0072B2',
+  prompt: '#56B4E9',
+  ptuning: '#CC79A7',
+  'ptuning-v2': '#D55E00',
+};
+/** Rows and columns of the BitFit heatmap, in model order (bias types as peft/bitfit.ts's BIAS_TYPES). */
+const BIAS_TYPE_ORDER = ['query', 'key', 'value', 'attention-output', 'intermediate', 'output', 'layernorm', 'pooler'];
+
+interface Style { color: string; dash?: string }
+
+/** One colour per result: its method's colour, or the next unused palette colour; dashed once the palette runs out. */
+export function methodStyles(methods: readonly MethodResult[]): Style[] {
+  const used = new Set<string>();
+  const palette = [...new Set([...Object.values(METHOD_COLOR), ...OKABE_ITO])];
+  return methods.map((m, i) => {
+    const preferred = METHOD_COLOR[m.method];
+    const color = preferred && !used.has(preferred) ? preferred : palette.find((c) => !used.has(c));
+    if (color) { used.add(color); return { color }; }
+    return { color: palette[i % palette.length], dash: '6 3' };
+  });
+}
+
+const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+const count = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
+const pct = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(3))) : '–');
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return '–';
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s - m * 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function when(date: string): string {
+  const d = new Date(date);
+  return Number.isNaN(d.getTime()) ? date : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Indices of the rows with the best (highest finite) validation metric; ties all count. */
+export function bestRows(methods: readonly MethodResult[]): Set<number> {
+  const vals = methods.map((m) => m.validation).filter(Number.isFinite);
+  if (!vals.length) return new Set();
+  const best = Math.max(...vals);
+  return new Set(methods.flatMap((m, i) => (m.validation === best ? [i] : [])));
+}
+
+// ---------------------------------------------------------------- sections
+
+function header(r: CompareResult): string {
+  const items: [string, string][] = [
+    ['task', r.task], ['metric', r.metric], ['model', `${r.model} (${count(r.baseParams)} parameters)`],
+    ['backend', r.backend], ['device', r.device], ['steps', count(r.steps)], ['seed', String(r.seed)],
+    ['date', when(r.date)], ['total time', duration(r.totalSeconds)],
+  ];
+  return `<header><h1>webpeft compare — ${esc(r.task)}</h1><p class="desc">${esc(r.taskDescription)}</p>`
+    + `<dl class="meta">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl></header>`;
+}
+
+function resultsTable(r: CompareResult, styles: Style[]): string {
+  const best = bestRows(r.methods);
+  const head = ['method', 'trainable params', '% of model', `validation ${r.metric}`, `test ${r.metric}`, 'train time (s)', 'peak memory (MB)'];
+  const rows = r.methods.map((m, i) => {
+    const cls = best.has(i) ? ' class="best"' : '';
+    const swatch = `<span class="swatch" style="background:${esc(styles[i].color)}"></span>`;
+    const mark = best.has(i) ? ' <span class="badge">best</span>' : '';
+    return `<tr${cls}><th scope="row" title="${esc(m.method)}">${swatch}${esc(m.label)}${mark}</th><td>${count(m.trainable)}</td><td>${pct(m.percent)}</td>`
+      + `<td>${num(m.validation, 3)}</td><td>${num(m.test, 3)}</td><td>${num(m.trainSeconds, 1)}</td><td>${num(m.peakMB, 1)}</td></tr>`;
+  });
+  const table = `<table class="results"><thead><tr>${head.map((h, i) => `<th scope="col"${i ? ' class="n"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const keys = [...new Set(r.methods.flatMap((m) => Object.keys(m.extra ?? {})))];
+  const extra = keys.length
+    ? `<h3>Further metrics</h3><div class="scroll"><table class="results"><thead><tr><th scope="col">method</th>${keys.map((k) => `<th scope="col" class="n">${esc(k)}</th>`).join('')}</tr></thead><tbody>`
+      + r.methods.map((m) => `<tr><th scope="row">${esc(m.label)}</th>${keys.map((k) => `<td>${k in (m.extra ?? {}) ? num(m.extra[k], 3) : '–'}</td>`).join('')}</tr>`).join('')
+      + '</tbody></table></div>'
+    : '';
+  const note = `<p class="note">Trainable parameters include the task head. “% of model” is relative to the ${count(r.baseParams)} parameters of the base model. `
+    + `The highlighted row has the best validation ${esc(r.metric)}; test scores are shown for every method but were not used to choose anything.</p>`;
+  return `<section><h2>Results</h2><div class="scroll">${table}</div>${note}${extra}</section>`;
+}
+
+function lossPlot(r: CompareResult, styles: Style[]): string {
+  const n = Math.max(0, ...r.methods.map((m) => m.losses?.length ?? 0));
+  const window = Math.max(1, Math.round(n * 0.05));
+  const series: LineSeries[] = r.methods.map((m, i) => {
+    const raw = (m.losses ?? []).map((v, s): [number, number] => [s + 1, v]);
+    const smooth = movingAverage(m.losses ?? [], window).map((v, s): [number, number] => [s + 1, v]);
+    return { name: m.label, ...styles[i], points: smooth, faint: window > 1 ? raw : undefined };
+  });
+  const svg = lineChart({ id: 'plot-loss', title: 'Training loss', xTitle: 'step', yTitle: 'training loss', series, emptyNote: 'no losses recorded' });
+  const cap = window > 1
+    ? `Training loss per step; bold lines are a centred moving average over ${window} steps (≈5 % of ${n}), faint lines the raw per-step loss.`
+    : 'Training loss per step.';
+  return `<section><h2>Training loss</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure></section>`;
+}
+
+function scatterPlot(r: CompareResult, styles: Style[]): string {
+  const svg = scatterLogX({
+    id: 'plot-scatter', title: `Validation ${r.metric} vs trainable share`, xTitle: 'trainable parameters, % of model (log scale)', yTitle: `validation ${r.metric}`,
+    points: r.methods.map((m, i) => ({ label: m.label, color: styles[i].color, x: m.percent, y: m.validation })),
+  });
+  return `<section><h2>Metric vs trainable parameters</h2><figure>${svg}<figcaption>${esc(`Each point is one method: how much of the model it trains (log scale) against its validation ${r.metric}. Up and to the left is better.`)}</figcaption></figure></section>`;
+}
+
+/** 'emb', '0', '1', …, 'final', 'pooler', then anything else by name. */
+function layerRank(l: string): [number, number, string] {
+  if (l === 'emb') return [0, 0, l];
+  if (/^\d+$/.test(l)) return [1, Number(l), l];
+  if (l === 'final') return [2, 0, l];
+  if (l === 'pooler') return [3, 0, l];
+  return [4, 0, l];
+}
+const cmpRank = (a: [number, number, string], b: [number, number, string]) => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+
+/** The heatmap grid: (layer, type) rows with several biases (e.g. two LayerNorms per layer) combine as √Σ‖Δb‖². */
+export function biasGrid(rows: readonly BiasDeltaRow[]): { layers: string[]; types: string[]; values: (number | undefined)[][] } {
+  const sq = new Map<string, number>();
+  for (const d of rows) {
+    const k = `${d.layer}\u0000${d.type}`;
+    sq.set(k, (sq.get(k) ?? 0) + d.norm * d.norm);
+  }
+  const layers = [...new Set(rows.map((d) => d.layer))].sort((a, b) => cmpRank(layerRank(a), layerRank(b)));
+  const seen = new Set(rows.map((d) => d.type));
+  const types = [...BIAS_TYPE_ORDER.filter((t) => seen.has(t)), ...[...seen].filter((t) => !BIAS_TYPE_ORDER.includes(t)).sort()];
+  const values = layers.map((l) => types.map((t) => { const v = sq.get(`${l}\u0000${t}`); return v === undefined ? undefined : Math.sqrt(v); }));
+  return { layers, types, values };
+}
+
+function bitfitSection(deltas: readonly BiasDeltaRow[]): string {
+  const { layers, types, values } = biasGrid(deltas);
+  if (!layers.length) return '';
+  const svg = heatmap({
+    id: 'plot-bitfit', title: 'Which biases moved (BitFit, ‖Δb‖ per layer × type)', xTitle: 'bias type', yTitle: 'layer',
+    rowLabels: layers, colLabels: types, values, valueTitle: '‖Δb‖',
+  });
+  // Per type: √Σ over layers of ‖Δb‖² (the norm of all that type's biases together) and its share of the total change.
+  const totals = types.map((_, c) => Math.sqrt(values.reduce((s, row) => s + (row[c] ?? 0) ** 2, 0)));
+  const all = totals.reduce((s, v) => s + v * v, 0);
+  const perLayer = types.map((_, c) => { const vs = values.map((row) => row[c]).filter((v): v is number => v !== undefined); return vs.length ? vs.reduce((s, v) => s + v, 0) / vs.length : NaN; });
+  const table = '<table class="results compact"><thead><tr><th scope="col">bias type</th><th scope="col" class="n">‖Δb‖, all layers</th><th scope="col" class="n">share of Σ‖Δb‖²</th><th scope="col" class="n">mean ‖Δb‖ per layer</th></tr></thead><tbody>'
+    + types.map((t, c) => `<tr><th scope="row">${esc(t)}</th><td>${esc(sig(totals[c], 3))}</td><td>${all > 0 ? `${(100 * totals[c] ** 2 / all).toFixed(1)} %` : '–'}</td><td>${esc(sig(perLayer[c], 3))}</td></tr>`).join('')
+    + '</tbody></table>';
+  const cap = 'Euclidean norm of the change of each bias vector between the pretrained model and the end of BitFit training; darker = moved more. '
+    + 'Rows: emb = embedding LayerNorm, 0, 1, … = transformer blocks, final = the final LayerNorm, pooler = BERT’s pooler. '
+    + 'Where a layer has several biases of one type (e.g. two LayerNorms) they count together (√ of the summed squares). Hatched cells: no such bias. '
+    + 'Longer vectors (the intermediate bias is 4× wider) can have larger norms for the same per-element change.';
+  return `<section><h2>BitFit: which biases moved</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure><h3>Per bias type</h3>${table}</section>`;
+}
+
+function ablationSection(a: AblationResult, i: number, colorOf: (method: string, k: number) => string, metric: string): string {
+  const id = `plot-ablation-${i}`;
+  let svg: string, cap: string;
+  if (a.kind === 'prompt-length') {
+    const methods = [...new Set(a.rows.map((row) => row.method))];
+    const series: LineSeries[] = methods.map((m, k) => ({
+      name: m, color: colorOf(m, k), markers: true,
+      points: a.rows.filter((row) => row.method === m).map((row): [number, number] => [row.x, row.validation]).sort((p, q) => p[0] - q[0]),
+    }));
+    svg = lineChart({ id, title: a.title, xTitle: 'prompt length (virtual tokens)', yTitle: `validation ${metric}`, series, xTickValues: [...new Set(a.rows.map((row) => row.x))] });
+    cap = `Validation ${metric} as the number of virtual tokens grows, one line per method.`;
+  } else {
+    const methods = [...new Set(a.rows.map((row) => row.method))];
+    const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
+    const colors = new Map(legend.map((l) => [l.name, l.color]));
+    svg = barChart({ id, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend, bars: a.rows.map((row) => ({ label: row.label, color: colors.get(row.method) ?? '#777777', value: row.validation })) });
+    cap = `Validation ${metric} of each variant; bars share a colour when they are the same method.`;
+  }
+  const heading = a.kind === 'prompt-length' ? 'Ablation: prompt length' : 'Ablation: reparameterisation';
+  return `<section><h2>${heading}</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure></section>`;
+}
+
+function reading(r: CompareResult): string {
+  const ps = [
+    `<strong>Results table.</strong> One row per method, trained for ${esc(count(r.steps))} steps from the same pretrained ${esc(r.model)} with seed ${esc(String(r.seed))}. `
+      + `“Trainable params” counts every parameter that receives updates (the task head included); the validation ${esc(r.metric)} picks the best row, the test ${esc(r.metric)} is reported once. `
+      + 'Frozen trains only the head and is the floor; full fine-tuning trains everything and is the usual ceiling. Train time and peak memory are for this machine and backend.',
+    '<strong>Training loss.</strong> How quickly each method fits the training data. A method whose curve stays flat is barely adapting the model; '
+      + 'curves that fall fast but end with a poor validation score are overfitting.',
+    '<strong>Metric vs trainable share.</strong> The parameter-efficiency trade-off: the further left a point sits, the fewer parameters that method stores per task; '
+      + 'the higher, the better it does. Methods near full fine-tuning’s height but two or three decades to its left are the point of PEFT.',
+  ];
+  if (r.bitfitDeltas?.length) {
+    ps.push('<strong>BitFit heatmap.</strong> After BitFit training, how far each group of bias terms moved from its pretrained value. '
+      + 'The BitFit paper reports that the query biases and the intermediate (d→4d) biases change most; this plot shows whether that holds here.');
+  }
+  for (const a of r.ablations) {
+    ps.push(a.kind === 'prompt-length'
+      ? '<strong>Prompt-length ablation.</strong> Input-only soft prompts (prompt tuning) against deep prompts at every layer (P-Tuning v2) as the number of virtual tokens grows; '
+        + 'at small model scale deep prompts are expected to do markedly better.'
+      : '<strong>Reparameterisation ablation.</strong> The same prompt/prefix trained through an encoder (MLP for prefix tuning, LSTM or MLP for P-Tuning) or trained directly. '
+        + 'The encoders are for optimisation stability; only the prompts they produce are kept after training.');
+  }
+  return `<section class="reading"><h2>Reading this report</h2>${ps.map((p) => `<p>${p}</p>`).join('')}</section>`;
+}
+
+const CSS = `
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f6f7f9; color: #1d1f23; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
+main { max-width: 960px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; }
+h2 { font-size: 1.2rem; margin: 0 0 10px; }
+h3 { font-size: 1rem; margin: 18px 0 8px; }
+section, header { background: #fff; border: 1px solid #e2e5ea; border-radius: 8px; padding: 16px 20px; margin: 0 0 18px; }
+.desc { margin: 0 0 12px; color: #444; }
+dl.meta { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 6px 18px; margin: 0; }
+dl.meta div { min-width: 0; }
+dl.meta dt { font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.04em; color: #6b7280; }
+dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+table.results { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; font-size: 0.92rem; }
+table.results.compact { width: auto; min-width: 60%; }
+table.results thead th { white-space: normal; vertical-align: bottom; }
+.scroll { overflow-x: auto; }
+table.results th, table.results td { padding: 6px 10px; border-bottom: 1px solid #e7e9ee; text-align: right; white-space: nowrap; }
+table.results th[scope=row], table.results thead th:first-child { text-align: left; }
+table.results thead th { font-weight: 600; color: #374151; border-bottom: 2px solid #cfd4dc; }
+table.results tbody tr:nth-child(even) { background: #fafbfc; }
+table.results tr.best { background: #fff4cc; }
+table.results tr.best td, table.results tr.best th { font-weight: 700; }
+.badge { display: inline-block; font-size: 0.7rem; font-weight: 700; color: #7a5200; background: #ffe08a; border-radius: 4px; padding: 0 5px; margin-left: 4px; vertical-align: 1px; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px; vertical-align: 0; }
+.note { font-size: 0.85rem; color: #555; margin: 10px 0 0; }
+figure { margin: 0; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+figcaption { font-size: 0.85rem; color: #555; margin-top: 6px; }
+.reading p { margin: 0 0 10px; }
+footer { color: #777; font-size: 0.8rem; text-align: center; }
+@media print { body { background: #fff; } section, header { border: none; padding: 0; break-inside: avoid; } }
+`;
+
+/** The whole report: a single HTML document with everything inline. */
+export function renderReport(r: CompareResult): string {
+  const styles = methodStyles(r.methods);
+  const byMethod = new Map<string, string>();
+  r.methods.forEach((m, i) => { if (!byMethod.has(m.method)) byMethod.set(m.method, styles[i].color); });
+  const colorOf = (method: string, k: number) => byMethod.get(method) ?? METHOD_COLOR[method] ?? OKABE_ITO[k % OKABE_ITO.length];
+  const body = [
+    header(r),
+    resultsTable(r, styles),
+    lossPlot(r, styles),
+    scatterPlot(r, styles),
+    r.bitfitDeltas?.length ? bitfitSection(r.bitfitDeltas) : '',
+    ...r.ablations.map((a, i) => ablationSection(a, i, colorOf, r.metric)),
+    reading(r),
+  ].join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>webpeft compare — ${esc(r.task)} (${esc(r.model)})</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${body}
+<footer>Generated by webpeft compare · ${esc(when(r.date))} · self-contained: no scripts, no external resources.</footer>
+</main>
+</body>
+</html>
+`;
+}
