@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need: a software Vulkan driver (Mesa lavapipe from
-# bookworm-backports; Debian bookworm's Mesa 22.3 is too old for Dawn) and the Vulkan loader.
+# bookworm-backports; Debian bookworm's Mesa 22.3 is too old for Dawn) and the Vulkan loader; and Debian's
+# chromium for test/browser.test.ts (headless WebGPU on SwiftShader, driven by playwright-core).
 # Idempotent; run as root. See ../shared/MISSION.md ("Software WebGPU for tests and CI").
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -15,3 +16,8 @@ if ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^2
   apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 fi
 dpkg-query -W -f='mesa-vulkan-drivers ${Version}\n' mesa-vulkan-drivers
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+dpkg-query -W -f='chromium ${Version}\n' chromium
