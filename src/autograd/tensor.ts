@@ -122,12 +122,7 @@ export function tidy<T>(fn: () => T): T {
   } finally {
     scopes.pop();
   }
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
-  for (const t of scope) {
-    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
-    else t.dispose();
-  }
+  closeScope(scope, result);
   return result;
 }
 
@@ -142,12 +137,7 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
     const i = scopes.lastIndexOf(scope);
     if (i >= 0) scopes.splice(i, 1);
   }
-  const kept = new Set<Tensor>();
-  collectTensors(result, kept);
-  for (const t of scope) {
-    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
-    else t.dispose();
-  }
+  closeScope(scope, result);
   return result;
 }
 
@@ -155,6 +145,16 @@ export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
   return t;
+}
+
+/** Disposes a closed scope's tensors except those in `result`, which move to the enclosing scope. */
+function closeScope(scope: Set<Tensor>, result: unknown): void {
+  const kept = new Set<Tensor>();
+  collectTensors(result, kept);
+  for (const t of scope) {
+    if (kept.has(t)) scopes[scopes.length - 1]?.add(t);
+    else t.dispose();
+  }
 }
 
 function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
