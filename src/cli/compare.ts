@@ -17,7 +17,7 @@ export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--
   prints method | trainable | % | validation | test | time | memory, and writes report.html (and results.json).`;
 
 /** Defaults sized so the whole default run stays under 10 minutes on a 2-core machine without a GPU. */
-export const COMPARE_DEFAULTS = { steps: 150, batchSize: 16, maxLength: 64, virtualTokens: 10, hidden: 64, seed: 42 };
+export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, virtualTokens: 10, hidden: 64, seed: 42 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
