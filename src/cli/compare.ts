@@ -84,7 +84,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   } finally {
     releaseBackend(backend);
   }
-  const rows = result.methods.map((r) => [r.label, r.trainable.toLocaleString('en-US'), r.percent < 0.01 ? r.percent.toExponential(1) : r.percent.toPrecision(3),
+  const rows = result.methods.map((r) => [r.label, r.trainable.toLocaleString('en-US'), r.percent === 0 ? '0' : r.percent < 0.01 ? r.percent.toExponential(1) : r.percent.toPrecision(3),
     r.validation.toFixed(3), r.test.toFixed(3), r.trainSeconds.toFixed(1), r.peakMB.toFixed(0)]);
   console.log(`\n${result.model} (${result.baseParams.toLocaleString('en-US')} parameters), task ${task}, metric ${info.metric}`);
   console.log(formatTable(['method', 'trainable', '% of model', `val ${info.metric}`, `test ${info.metric}`, 'train s', 'peak MB'], rows));

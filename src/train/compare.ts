@@ -65,7 +65,8 @@ async function runOne(spec: RunSpec, o: CompareOptions, tokenizer: TextTokenizer
     for (const [name, t] of model.params) if (biasSlices(name, t.size).length) biasBefore.set(name, Float64Array.from(await t.data()));
   }
   let peak = memoryBytes(o.backend);
-  const trained = await trainLoop({
+  // a method with nothing to train here (Frozen on GPT-2, which has no separate head) is evaluated as it is
+  const trained = peft.trainable().length === 0 ? { losses: [], seconds: 0, optimizer: null } : await trainLoop({
     trainable: peft.trainable(),
     batch: (step) => task.batch(step),
     loss: (b, step) => task.loss(peft, b, step),
@@ -76,7 +77,7 @@ async function runOne(spec: RunSpec, o: CompareOptions, tokenizer: TextTokenizer
       o.onStep?.(spec.label, log, o.steps);
     },
   });
-  trained.optimizer.dispose();
+  trained.optimizer?.dispose();
   const validation = await task.evaluate(peft, 'validation');
   const test = spec.evalTest ? await task.evaluate(peft, 'test') : { metric: NaN, extra: {} };
   let deltas: ReturnType<typeof biasDeltas> | undefined;

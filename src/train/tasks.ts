@@ -176,12 +176,13 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
           }
           // greedy subjects
           const predictions: string[] = [];
-          for (const group of chunks(rows, 16)) {
+          // greedy decoding is the slow part: ROUGE-L on the first 100 examples of the split
+          for (const group of chunks(rows.slice(0, 100), 16)) {
             const prompts = group.map((e) => [...encode(e.body).slice(0, o.maxLength - sepIds.length - 16), ...sepIds]);
             const out = await generateWith(peft as PeftModel<Gpt2>, prompts, { maxNewTokens: 12, stopTokens: [eos] });
             predictions.push(...out.tokens.map((t) => tok.decode(t.filter((id) => id !== eos)).split('\n')[0].trim()));
           }
-          return { metric: meanRougeL(predictions, rows.map((e) => e.subject)), extra: { targetLoss: total / Math.max(1, count) } };
+          return { metric: meanRougeL(predictions, rows.slice(0, 100).map((e) => e.subject)), extra: { targetLoss: total / Math.max(1, count) } };
         },
       };
     }
