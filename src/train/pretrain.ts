@@ -20,7 +20,7 @@ import { noGrad } from '../autograd/op.js';
 import { AdamW, clipGradNorm, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
 import { backward } from '../autograd/tape.js';
 import { type Tensor, keep, tidy } from '../autograd/tensor.js';
-import { hash32 } from '../kernels/rng.js';
+import { Rng, hash32 } from '../kernels/rng.js';
 import { type BackendName, releaseBackend, selectBackend } from '../kernels/select.js';
 import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, packageRoot } from '../data/load.js';
 import {
@@ -87,14 +87,20 @@ export interface Hyper {
    */
   shortLength: number | null;
   shortFraction: number;
+  /**
+   * Mimetic attention init (Trockman & Kolter, 2023): in every layer the key projection starts equal to the query
+   * projection, both normal(0, mimeticStd), so that attention scores start as similarities (of tokens and, through
+   * the position embeddings, of nearby positions). null: HF's independent init.
+   */
+  mimeticStd: number | null;
 }
 export const DEFAULT_HYPER: Record<'gpt2' | 'bert', Hyper> = {
   // initializer_range 0.1 instead of HF's 0.02 (tuned for width 768): at width 64 the 0.02 init leaves GPT-2 on the
   // unigram plateau far longer (measured: mean train loss over steps 81–100 6.63 vs 6.83; memorising 16 blocks:
   // loss 0.03 vs 5.4 after 60 steps)
-  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1, sinusoidalPositions: false, shortLength: null, shortFraction: 0 },
+  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1, sinusoidalPositions: false, shortLength: null, shortFraction: 0, mimeticStd: null },
   // BERT (post-LN) did not gain from the larger init; sinusoidal position init helped it a little (6.91 vs 6.96)
-  bert: { batchSize: 8, lr: 5e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02, sinusoidalPositions: true, shortLength: null, shortFraction: 0 },
+  bert: { batchSize: 8, lr: 5e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02, sinusoidalPositions: true, shortLength: null, shortFraction: 0, mimeticStd: null },
 };
 
 export const DEFAULT_STEPS: Record<'gpt2' | 'bert', number> = { gpt2: 450, bert: 900 };
@@ -204,7 +210,17 @@ export async function evalGpt2(model: Gpt2, blocks: readonly (readonly number[])
   return { perplexity: Math.exp(nll / tokens), meanNll: nll / tokens, tokens };
 }
 
-export interface MlmEval { accuracy: number; majorityAccuracy: number; meanNll: number; masked: number }
+export interface MlmEval {
+  /** over every selected position (80 % [MASK], 10 % random, 10 % unchanged), as BERT and HF report it */
+  accuracy: number;
+  majorityAccuracy: number;
+  meanNll: number;
+  masked: number;
+  /** over the positions replaced by [MASK] only (the model cannot copy its input there) */
+  maskTokenAccuracy: number;
+  maskTokenMajorityAccuracy: number;
+  maskTokenPositions: number;
+}
 
 /** The held-out MLM batches: `batchSize` sequences each, masked with seed (seed, batch index). */
 export function mlmEvalBatches(seqs: readonly (readonly number[])[], seed: number, batchSize = 16): Batch[] {
@@ -219,6 +235,9 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
   let major = 0;
   let masked = 0;
   let nll = 0;
+  let mRight = 0;
+  let mMajor = 0;
+  let mCount = 0;
   const V = model.config.vocabSize;
   for (const b of batches) {
     const out = noGrad(() => tidy(() => {
@@ -239,9 +258,17 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
       if (arg === label) right++;
       if (label === majority) major++;
       masked++;
+      if (b.ids[i] === BERT_IDS.mask) {
+        if (arg === label) mRight++;
+        if (label === majority) mMajor++;
+        mCount++;
+      }
     }
   }
-  return { accuracy: right / masked, majorityAccuracy: major / masked, meanNll: nll / masked, masked };
+  return {
+    accuracy: right / masked, majorityAccuracy: major / masked, meanNll: nll / masked, masked,
+    maskTokenAccuracy: mRight / mCount, maskTokenMajorityAccuracy: mMajor / mCount, maskTokenPositions: mCount,
+  };
 }
 
 /** (positions, d) sinusoids (Vaswani et al.): sin(p / 10000^(2i/d)), cos(…) interleaved, times `scale`. */
@@ -326,6 +353,7 @@ export interface ModelReport {
   sinusoidalPositions: boolean;
   shortLength: number | null;
   shortFraction: number;
+  mimeticStd: number | null;
   parameters: number;
   trainTokensInCorpus: number;
   tokensSeen: number;
@@ -419,7 +447,7 @@ export async function pretrainGpt2(o: RunOptions): Promise<{ model: Gpt2; report
   });
   const report: ModelReport = {
     model: 'gpt2-tiny', backend: o.backend.name, device: o.backend.describe(), seed: o.seed, steps: o.steps,
-    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, sinusoidalPositions: h.sinusoidalPositions, shortLength: h.shortLength, shortFraction: h.shortFraction,
+    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, sinusoidalPositions: h.sinusoidalPositions, shortLength: h.shortLength, shortFraction: h.shortFraction, mimeticStd: h.mimeticStd,
     parameters: model.params.count(), trainTokensInCorpus: blocks.length * BLOCK, tokensSeen: o.steps * tokensPerStep,
     epochs: (o.steps * h.batchSize) / blocks.length, trainSeconds: result.seconds, secondsPerStep: result.seconds / o.steps,
     tokensPerSecond: (o.steps * tokensPerStep) / result.seconds, firstLoss: result.losses[0]!,
@@ -454,6 +482,15 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   if (h.sinusoidalPositions) {
     model.params.assign('bert.embeddings.position_embeddings.weight', sinusoids(config.maxPositionEmbeddings, config.hiddenSize, h.initStd * Math.SQRT2));
   }
+  if (h.mimeticStd !== null) {
+    const D = config.hiddenSize;
+    for (let l = 0; l < config.numHiddenLayers; l++) {
+      const rng = new Rng(hash32(o.seed ^ hash32(0x313e + l)));
+      const w = Float32Array.from({ length: D * D }, () => h.mimeticStd! * rng.normal());
+      model.params.assign(`bert.encoder.layer.${l}.attention.self.query.weight`, w);
+      model.params.assign(`bert.encoder.layer.${l}.attention.self.key.weight`, w);
+    }
+  }
   const batchOf = epochBatcher(seqs, h.batchSize, o.seed);
   const shortSteps = h.shortLength ? Math.round(h.shortFraction * o.steps) : 0;
   const shortBatchOf = h.shortLength
@@ -480,7 +517,7 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   });
   const report: ModelReport = {
     model: 'bert-tiny', backend: o.backend.name, device: o.backend.describe(), seed: o.seed, steps: o.steps,
-    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, sinusoidalPositions: h.sinusoidalPositions, shortLength: h.shortLength, shortFraction: h.shortFraction,
+    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, sinusoidalPositions: h.sinusoidalPositions, shortLength: h.shortLength, shortFraction: h.shortFraction, mimeticStd: h.mimeticStd,
     parameters: model.params.count(), trainTokensInCorpus: corpusTokens, tokensSeen,
     epochs: (o.steps * h.batchSize) / seqs.length, trainSeconds: result.seconds, secondsPerStep: result.seconds / o.steps,
     tokensPerSecond: tokensSeen / result.seconds, firstLoss: result.losses[0]!,
@@ -497,11 +534,14 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
     report.heldout = {
       maskedPositions: trained.masked, mlmAccuracy: trained.accuracy, meanNll: trained.meanNll,
       majorityAccuracy: trained.majorityAccuracy, majorityToken: majority, untrainedAccuracy: untrained.accuracy,
-      untrainedMeanNll: untrained.meanNll,
+      untrainedMeanNll: untrained.meanNll, maskTokenPositions: trained.maskTokenPositions, maskTokenAccuracy: trained.maskTokenAccuracy,
+      maskTokenMajorityAccuracy: trained.maskTokenMajorityAccuracy, untrainedMaskTokenAccuracy: untrained.maskTokenAccuracy,
     };
     report.evalSeconds = (performance.now() - t0) / 1000;
-    o.log?.(`[bert-tiny] held-out MLM accuracy ${(100 * trained.accuracy).toFixed(2)} % (majority ${(100 * trained.majorityAccuracy).toFixed(2)} %, ` +
-      `untrained ${(100 * untrained.accuracy).toFixed(2)} %) on ${trained.masked} masked positions, ${report.evalSeconds.toFixed(0)} s`);
+    const pc = (x: number) => `${(100 * x).toFixed(2)} %`;
+    o.log?.(`[bert-tiny] held-out MLM accuracy ${pc(trained.accuracy)} (majority ${pc(trained.majorityAccuracy)}, untrained ${pc(untrained.accuracy)}) ` +
+      `on ${trained.masked} selected positions; at the ${trained.maskTokenPositions} [MASK] positions ${pc(trained.maskTokenAccuracy)} ` +
+      `(majority ${pc(trained.maskTokenMajorityAccuracy)}, untrained ${pc(untrained.maskTokenAccuracy)}), ${report.evalSeconds.toFixed(0)} s`);
   }
   return { model, report };
 }
@@ -575,6 +615,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     else if (a === '--sinusoidal-positions') o.hyper.sinusoidalPositions = true;
     else if (a === '--no-sinusoidal-positions') o.hyper.sinusoidalPositions = false;
     else if (a === '--dropout') o.hyper.dropout = true;
+    else if (a === '--mimetic') o.hyper.mimeticStd = Number(value());
     else if (a === '--short') {
       // --short LENGTH:FRACTION, e.g. 32:0.5
       const [len, frac] = value().split(':').map(Number);
@@ -594,7 +635,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   return o;
 }
 
-export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--[no-]sinusoidal-positions] [--short LEN:FRACTION] [--sequential] [--bench N] [--no-eval]
+export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--[no-]sinusoidal-positions] [--short LEN:FRACTION] [--mimetic STD] [--sequential] [--bench N] [--no-eval]
   Trains the embedded tiny models and writes DIR/gpt2-tiny, DIR/bert-tiny, DIR/pretrain-report.json
   (default DIR assets/models; default steps gpt2 ${DEFAULT_STEPS.gpt2}, bert ${DEFAULT_STEPS.bert}).
   --model both (the default) trains the two models side by side in two processes (one core each); add
