@@ -3,6 +3,7 @@
 // options → byte-identical outputs.
 
 import { buildTokenizer, trainBpe } from './bpe.js';
+import type { SpamExample, SubjectExample, TokensExample } from './datasets.js';
 import {
   collapseWhitespace,
   cutHeldout,
@@ -90,25 +91,7 @@ export const DEFAULT_DERIVE_OPTIONS: DeriveOptions = {
   questionShare: 0.1,
 };
 
-export interface SpamExample {
-  split: Split;
-  label: 'spam' | 'ham';
-  id: string;
-  subject: string;
-  body: string;
-}
-export interface SubjectExample {
-  split: Split;
-  id: string;
-  body: string;
-  subject: string;
-}
-export interface TokensExample {
-  split: Split;
-  source: string;
-  words: string[];
-  labels: TokenLabel[];
-}
+export type { SpamExample, SubjectExample, TokensExample };
 
 export interface DeriveResult {
   /** relative path under assets/data → contents */
