@@ -20,7 +20,7 @@ import { noGrad } from '../autograd/op.js';
 import { AdamW, clipGradNorm, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
 import { backward } from '../autograd/tape.js';
 import { type Tensor, keep, tidy } from '../autograd/tensor.js';
-import { Rng, hash32 } from '../kernels/rng.js';
+import { hash32 } from '../kernels/rng.js';
 import { type BackendName, releaseBackend, selectBackend } from '../kernels/select.js';
 import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, packageRoot } from '../data/load.js';
 import {
@@ -75,35 +75,22 @@ export interface Hyper {
   beta2: number;
   /** The config's initializer_range (std of the normal initialization; saved in config.json). */
   initStd: number;
-  /**
-   * Initialize the (learned, absolute) position embeddings with the Transformer's sinusoids, scaled to RMS initStd,
-   * instead of noise: relative offsets are then linear maps of the embeddings from the first step.
-   */
-  sinusoidalPositions: boolean;
-  /**
-   * BERT's sequence-length curriculum (the BERT paper trained 90 % of its steps at 128 tokens, then 512): the first
-   * `shortFraction` of the steps use sequences of at most `shortLength` tokens, `BLOCK / shortLength` times as many
-   * per batch (the same tokens per step). null: always BLOCK.
-   */
-  shortLength: number | null;
-  shortFraction: number;
-  /**
-   * Mimetic attention init (Trockman & Kolter, 2023): in every layer the key projection starts equal to the query
-   * projection, both normal(0, mimeticStd), so that attention scores start as similarities (of tokens and, through
-   * the position embeddings, of nearby positions). null: HF's independent init.
-   */
-  mimeticStd: number | null;
 }
 export const DEFAULT_HYPER: Record<'gpt2' | 'bert', Hyper> = {
   // initializer_range 0.1 instead of HF's 0.02 (tuned for width 768): at width 64 the 0.02 init leaves GPT-2 on the
   // unigram plateau far longer (measured: mean train loss over steps 81–100 6.63 vs 6.83; memorising 16 blocks:
   // loss 0.03 vs 5.4 after 60 steps)
-  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1, sinusoidalPositions: false, shortLength: null, shortFraction: 0, mimeticStd: null },
-  // BERT (post-LN) did not gain from the larger init; sinusoidal position init helped it a little (6.91 vs 6.96)
-  bert: { batchSize: 8, lr: 5e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02, sinusoidalPositions: true, shortLength: null, shortFraction: 0, mimeticStd: null },
+  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1 },
+  // BERT (post-LN) did not gain from the larger init (nor from the other things tried: see assets/models/README.md)
+  bert: { batchSize: 8, lr: 5e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02 },
 };
 
-export const DEFAULT_STEPS: Record<'gpt2' | 'bert', number> = { gpt2: 450, bert: 900 };
+/**
+ * Default step counts: each model trains in about 15 minutes on one core of the 2-core development machine, the two
+ * side by side (`--model both`, the default, runs them as two processes); measured step times are in
+ * assets/models/README.md.
+ */
+export const DEFAULT_STEPS: Record<'gpt2' | 'bert', number> = { gpt2: 450, bert: 700 };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data
@@ -271,19 +258,6 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
   };
 }
 
-/** (positions, d) sinusoids (Vaswani et al.): sin(p / 10000^(2i/d)), cos(…) interleaved, times `scale`. */
-export function sinusoids(positions: number, d: number, scale: number): Float32Array {
-  const out = new Float32Array(positions * d);
-  for (let p = 0; p < positions; p++) {
-    for (let i = 0; i < d; i += 2) {
-      const angle = p / 10000 ** (i / d);
-      out[p * d + i] = scale * Math.sin(angle);
-      if (i + 1 < d) out[p * d + i + 1] = scale * Math.cos(angle);
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Masked-LM loss at the masked positions only
 // ---------------------------------------------------------------------------------------------------------------
@@ -350,10 +324,6 @@ export interface ModelReport {
   dropout: boolean;
   beta2: number;
   initStd: number;
-  sinusoidalPositions: boolean;
-  shortLength: number | null;
-  shortFraction: number;
-  mimeticStd: number | null;
   parameters: number;
   trainTokensInCorpus: number;
   tokensSeen: number;
@@ -430,7 +400,6 @@ export async function pretrainGpt2(o: RunOptions): Promise<{ model: Gpt2; report
   const blocks = gpt2Blocks(trainDocs);
   const config = gpt2TinyConfig(h.initStd);
   const model = Gpt2.init(config, { seed: o.seed, backend: o.backend, dtype: 'f32' });
-  if (h.sinusoidalPositions) model.params.assign('wpe.weight', sinusoids(config.nPositions, config.nEmbd, h.initStd * Math.SQRT2));
   const batchOf = epochBatcher(blocks, h.batchSize, o.seed);
   const tokensPerStep = h.batchSize * BLOCK;
   const warmup = Math.round(h.warmupFraction * o.steps);
@@ -447,7 +416,7 @@ export async function pretrainGpt2(o: RunOptions): Promise<{ model: Gpt2; report
   });
   const report: ModelReport = {
     model: 'gpt2-tiny', backend: o.backend.name, device: o.backend.describe(), seed: o.seed, steps: o.steps,
-    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, sinusoidalPositions: h.sinusoidalPositions, shortLength: h.shortLength, shortFraction: h.shortFraction, mimeticStd: h.mimeticStd,
+    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd,
     parameters: model.params.count(), trainTokensInCorpus: blocks.length * BLOCK, tokensSeen: o.steps * tokensPerStep,
     epochs: (o.steps * h.batchSize) / blocks.length, trainSeconds: result.seconds, secondsPerStep: result.seconds / o.steps,
     tokensPerSecond: (o.steps * tokensPerStep) / result.seconds, firstLoss: result.losses[0]!,
@@ -479,23 +448,7 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   const seqs = bertSequences(encodeDocs(loadCorpus(), encode));
   const config = bertTinyConfig(h.initStd);
   const model = Bert.init(config, { head: 'masked-lm', seed: o.seed, backend: o.backend, dtype: 'f32' });
-  if (h.sinusoidalPositions) {
-    model.params.assign('bert.embeddings.position_embeddings.weight', sinusoids(config.maxPositionEmbeddings, config.hiddenSize, h.initStd * Math.SQRT2));
-  }
-  if (h.mimeticStd !== null) {
-    const D = config.hiddenSize;
-    for (let l = 0; l < config.numHiddenLayers; l++) {
-      const rng = new Rng(hash32(o.seed ^ hash32(0x313e + l)));
-      const w = Float32Array.from({ length: D * D }, () => h.mimeticStd! * rng.normal());
-      model.params.assign(`bert.encoder.layer.${l}.attention.self.query.weight`, w);
-      model.params.assign(`bert.encoder.layer.${l}.attention.self.key.weight`, w);
-    }
-  }
   const batchOf = epochBatcher(seqs, h.batchSize, o.seed);
-  const shortSteps = h.shortLength ? Math.round(h.shortFraction * o.steps) : 0;
-  const shortBatchOf = h.shortLength
-    ? epochBatcher(bertSequences(encodeDocs(loadCorpus(), encode), h.shortLength), Math.round((h.batchSize * BLOCK) / h.shortLength), o.seed)
-    : batchOf;
   const warmup = Math.round(h.warmupFraction * o.steps);
   const corpusTokens = seqs.reduce((a, s) => a + s.length, 0);
   o.log?.(`[bert-tiny] ${model.params.count()} parameters, ${seqs.length} sequences of ≤ ${BLOCK} (${corpusTokens} tokens), ` +
@@ -503,7 +456,7 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   const losses: number[] = [];
   let tokensSeen = 0;
   const batch = (step: number) => {
-    const b = mlmMask(bertBatch(step < shortSteps ? shortBatchOf(step) : batchOf(step - shortSteps)), hash32(o.seed ^ hash32(0x3a5c + step)));
+    const b = mlmMask(bertBatch(batchOf(step)), hash32(o.seed ^ hash32(0x3a5c + step)));
     return b;
   };
   const result = await train({
@@ -517,7 +470,7 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   });
   const report: ModelReport = {
     model: 'bert-tiny', backend: o.backend.name, device: o.backend.describe(), seed: o.seed, steps: o.steps,
-    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, sinusoidalPositions: h.sinusoidalPositions, shortLength: h.shortLength, shortFraction: h.shortFraction, mimeticStd: h.mimeticStd,
+    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd,
     parameters: model.params.count(), trainTokensInCorpus: corpusTokens, tokensSeen,
     epochs: (o.steps * h.batchSize) / seqs.length, trainSeconds: result.seconds, secondsPerStep: result.seconds / o.steps,
     tokensPerSecond: tokensSeen / result.seconds, firstLoss: result.losses[0]!,
@@ -612,17 +565,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     else if (a === '--no-dropout') o.hyper.dropout = false;
     else if (a === '--beta2') o.hyper.beta2 = Number(value());
     else if (a === '--init-std') o.hyper.initStd = Number(value());
-    else if (a === '--sinusoidal-positions') o.hyper.sinusoidalPositions = true;
-    else if (a === '--no-sinusoidal-positions') o.hyper.sinusoidalPositions = false;
     else if (a === '--dropout') o.hyper.dropout = true;
-    else if (a === '--mimetic') o.hyper.mimeticStd = Number(value());
-    else if (a === '--short') {
-      // --short LENGTH:FRACTION, e.g. 32:0.5
-      const [len, frac] = value().split(':').map(Number);
-      if (!Number.isSafeInteger(len) || len! < 3 || len! > BLOCK || !(frac! >= 0 && frac! <= 1)) throw new Error('--short: LENGTH:FRACTION, e.g. 32:0.5');
-      o.hyper.shortLength = len!;
-      o.hyper.shortFraction = frac!;
-    }
     else if (a === '--batch') o.hyper.batchSize = Math.max(1, int(value()));
     else if (a === '--lr') {
       const v = value();
@@ -635,7 +578,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   return o;
 }
 
-export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--[no-]sinusoidal-positions] [--short LEN:FRACTION] [--mimetic STD] [--sequential] [--bench N] [--no-eval]
+export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--sequential] [--bench N] [--no-eval]
   Trains the embedded tiny models and writes DIR/gpt2-tiny, DIR/bert-tiny, DIR/pretrain-report.json
   (default DIR assets/models; default steps gpt2 ${DEFAULT_STEPS.gpt2}, bert ${DEFAULT_STEPS.bert}).
   --model both (the default) trains the two models side by side in two processes (one core each); add
