@@ -33,7 +33,7 @@ if (!process.env.WEBPEFT_PRETRAIN_CHILD) {
 
 const modelAt = args.indexOf('--model');
 const model = modelAt >= 0 ? args[modelAt + 1] : 'both';
-const parallel = model === 'both' && !args.includes('--sequential') && !args.includes('--bench') && !args.includes('--help') && !args.includes('-h');
+const parallel = model === 'both' && !args.includes('--write-sequences') && !args.includes('--sequential') && !args.includes('--bench') && !args.includes('--help') && !args.includes('-h');
 
 if (parallel) {
   // one process per model: the engine is single-threaded, so two cores train both in the time of one

@@ -2,9 +2,9 @@
  * The embedded pretrained models (assets/models, made by `npm run pretrain`): they load strictly with the model
  * classes from their HF-layout folders, their tokenizers load with @huggingface/tokenizers and agree with the BPE
  * they were trained with, and on a held-out slice they are measured against simple baselines computed here:
- * gpt2-tiny's perplexity is far below a unigram model's; bert-tiny has learned the token distribution (its masked-LM
- * loss matches a unigram model's, far below the untrained model's) but not yet context — at this training budget its
- * accuracy does not beat always answering the most frequent token (see assets/models/README.md).
+ * gpt2-tiny's perplexity is far below a unigram model's; bert-tiny's masked-LM loss is below a unigram model's (it
+ * uses context), its accuracy beats always answering the most frequent token, and its last-layer [CLS] vector depends
+ * on the input (the encoder has not collapsed to one output vector; see assets/models/README.md).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -21,7 +21,7 @@ import { Bert } from '../src/models/bert.js';
 import { Gpt2 } from '../src/models/gpt2.js';
 import {
   BERT_IDS, BLOCK, GPT2_EOS, VOCAB_SIZE, bertSequences, encodeDocs, epochBatcher, evalBert, evalGpt2, gpt2Blocks,
-  majorityToken, maskedLmLoss, mlmEvalBatches, tokenCounts, unigramPerplexity,
+  logUnigram, majorityToken, maskedLmLoss, mlmEvalBatches, tokenCounts, unigramPerplexity,
 } from '../src/train/pretrain.js';
 
 const MODELS = join(packageRoot(), 'assets', 'models');
@@ -34,6 +34,17 @@ const spread = <T>(items: readonly T[], n: number): T[] => {
 };
 
 describe('pretraining data and helpers', () => {
+  it('the log-prior decoder bias is the add-one unigram distribution of the maskable tokens', () => {
+    const counts = new Float64Array(12);
+    counts.set([50, 0, 40, 40, 0, 7, 0, 3, 1, 0, 9, 0]); // ids 0-4 are special: their counts are ignored
+    const bias = logUnigram(counts);
+    const total = 7 + 3 + 1 + 9 + 12;
+    expect(Array.from(bias, Math.exp).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(Math.exp(bias[5]!)).toBeCloseTo(8 / total, 7);
+    expect(Math.exp(bias[0]!)).toBeCloseTo(1 / total, 7);
+    expect(bias[10]).toBeGreaterThan(bias[5]!);
+  });
+
   it('BERT sequences are [CLS] piece [SEP], at most 128 tokens, and give back each document', () => {
     const docs = [Array.from({ length: 300 }, (_, i) => 5 + (i % 100)), [7, 8, 9]];
     const seqs = bertSequences(docs);
@@ -146,7 +157,7 @@ describe('embedded pretrained models', () => {
       expect(part).toBeCloseTo(full!, 4);
     });
 
-    it('held-out masked-LM loss: as low as a unigram model\'s, far below uniform (untrained); accuracy is only reported', async () => {
+    it('held-out masked-LM loss is below a unigram model\'s, accuracy above the majority answer, [CLS] features depend on the input', async () => {
       const docs = corpusDocuments(loadHeldoutCorpus()).map((d) => tokenizer.encode(d, { addSpecialTokens: false }));
       const batches = mlmEvalBatches(spread(bertSequences(docs), 32), 0);
       // training-token frequencies in BERT ids (the same token strings), add-one smoothed
@@ -167,12 +178,16 @@ describe('embedded pretrained models', () => {
       const pc = (x: number) => `${(100 * x).toFixed(1)} %`;
       console.log(`bert-tiny on ${trained.masked} masked held-out positions: NLL ${trained.meanNll.toFixed(3)}, unigram ${unigramNll.toFixed(3)}, ` +
         `uniform (≈ untrained, ${report.models['bert-tiny']!.heldout.untrainedMeanNll.toFixed(3)} in pretrain-report.json) ${Math.log(VOCAB_SIZE).toFixed(3)}; ` +
-        `accuracy ${pc(trained.accuracy)}, majority ('${tokenizer.idToToken(majority)}') ${pc(trained.majorityAccuracy)}`);
+        `accuracy ${pc(trained.accuracy)}, majority ('${tokenizer.idToToken(majority)}') ${pc(trained.majorityAccuracy)}; [CLS] spread ${trained.clsSpread.toExponential(2)}`);
       expect(trained.masked).toBeGreaterThan(400);
       expect(trained.maskTokenPositions).toBeGreaterThan(300);
-      // measured on this slice: 6.996 vs unigram 6.961 and uniform 8.318
-      expect(trained.meanNll).toBeLessThan(Math.log(VOCAB_SIZE) - 1);
-      expect(trained.meanNll).toBeLessThan(unigramNll + 0.1);
+      // The claim is "beats a unigram model", with a margin for the slice's sampling noise (597 positions); measured
+      // on this slice: 6.367 vs unigram 6.961 (the pre-log-prior bert-tiny: 6.996, i.e. no better than unigram)
+      expect(trained.meanNll).toBeLessThan(unigramNll - 0.2);
+      expect(trained.accuracy).toBeGreaterThan(trained.majorityAccuracy);
+      // measured 0.123; a collapsed encoder (every input → the same vector, as the pre-log-prior runs ended) 5e-5;
+      // the untrained one 3e-3
+      expect(trained.clsSpread).toBeGreaterThan(0.03);
     });
   });
 });

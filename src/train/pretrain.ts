@@ -75,22 +75,31 @@ export interface Hyper {
   beta2: number;
   /** The config's initializer_range (std of the normal initialization; saved in config.json). */
   initStd: number;
+  /**
+   * BERT: start the MLM decoder bias (`cls.predictions.bias`) at the log of the add-one unigram frequencies of the
+   * training tokens, so the initial model already predicts the unigram distribution and the encoder is not pushed to
+   * produce it by making every position's output the same vector (see assets/models/README.md).
+   */
+  logPrior: boolean;
 }
 export const DEFAULT_HYPER: Record<'gpt2' | 'bert', Hyper> = {
   // initializer_range 0.1 instead of HF's 0.02 (tuned for width 768): at width 64 the 0.02 init leaves GPT-2 on the
   // unigram plateau far longer (measured: mean train loss over steps 81–100 6.63 vs 6.83; memorising 16 blocks:
   // loss 0.03 vs 5.4 after 60 steps)
-  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1 },
-  // BERT (post-LN) did not gain from the larger init (nor from the other things tried: see assets/models/README.md)
-  bert: { batchSize: 8, lr: 5e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02 },
+  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1, logPrior: false },
+  // BERT: the decoder bias starts at the log unigram distribution (logPrior). Without it the encoder learns the
+  // unigram answer by mapping every input to one output vector (held-out [CLS] spread ~5e-5) and stays on that
+  // plateau; with it, lr 2e-3 left the plateau within 150 steps in a PyTorch replica of this setup (lr 1e-3: slower;
+  // 5e-3: collapsed even with the prior). See assets/models/README.md.
+  bert: { batchSize: 8, lr: 2e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02, logPrior: true },
 };
 
 /**
- * Default step counts: each model trains in about 15 minutes on one core of the 2-core development machine, the two
- * side by side (`--model both`, the default, runs them as two processes); measured step times are in
- * assets/models/README.md.
+ * Default step counts: gpt2-tiny trains in about 15 minutes and bert-tiny in about an hour on one core each of the
+ * 2-core development machine, side by side (`--model both`, the default, runs them as two processes); measured step
+ * times are in assets/models/README.md.
  */
-export const DEFAULT_STEPS: Record<'gpt2' | 'bert', number> = { gpt2: 450, bert: 700 };
+export const DEFAULT_STEPS: Record<'gpt2' | 'bert', number> = { gpt2: 450, bert: 3000 };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Data
@@ -169,6 +178,17 @@ export function unigramPerplexity(counts: Float64Array, blocks: readonly (readon
   return Math.exp(nll / n);
 }
 
+/**
+ * Log add-one unigram probabilities of the maskable tokens (special tokens get the add-one floor): the MLM decoder
+ * bias that makes an untrained model's prediction the unigram distribution (`Hyper.logPrior`).
+ */
+export function logUnigram(counts: Float64Array, exclude: readonly number[] = BERT_SPECIAL_IDS): Float32Array {
+  let total = 0;
+  const c = Float64Array.from(counts, (x, i) => (exclude.includes(i) ? 0 : x));
+  for (const x of c) total += x;
+  return Float32Array.from(c, (x) => Math.log((x + 1) / (total + c.length)));
+}
+
 /** The most frequent training token that can be masked (no special token). */
 export function majorityToken(counts: Float64Array, exclude: readonly number[] = BERT_SPECIAL_IDS): number {
   let best = -1;
@@ -207,6 +227,11 @@ export interface MlmEval {
   maskTokenAccuracy: number;
   maskTokenMajorityAccuracy: number;
   maskTokenPositions: number;
+  /**
+   * How much the last layer's [CLS] vector depends on the input: the standard deviation over held-out sequences,
+   * averaged over the hidden dimensions. Near 0 means every input gives the same features (a collapsed encoder).
+   */
+  clsSpread: number;
 }
 
 /** The held-out MLM batches: `batchSize` sequences each, masked with seed (seed, batch index). */
@@ -226,11 +251,21 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
   let mMajor = 0;
   let mCount = 0;
   const V = model.config.vocabSize;
+  const D = model.config.hiddenSize;
+  const clsSum = new Float64Array(D);
+  const clsSq = new Float64Array(D);
+  let sequences = 0;
   for (const b of batches) {
     const out = noGrad(() => tidy(() => {
       const o = model.forward({ ...batchTensors(b, model.backend, model.dtype) });
-      return { logits: o.logits!, loss: o.loss! };
+      return { logits: o.logits!, loss: o.loss!, hidden: o.hidden };
     }));
+    const hidden = await out.hidden.data();
+    out.hidden.dispose();
+    const [B, T] = b.shape;
+    for (let r = 0; r < B; r++, sequences++) {
+      for (let d = 0; d < D; d++) { const x = hidden[r * T * D + d]!; clsSum[d] += x; clsSq[d] += x * x; }
+    }
     const logits = await out.logits.data();
     const n = b.labels.reduce((s, l) => s + (l === IGNORE_INDEX ? 0 : 1), 0);
     if (n > 0) nll += (await out.loss.item()) * n;
@@ -255,6 +290,7 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
   return {
     accuracy: right / masked, majorityAccuracy: major / masked, meanNll: nll / masked, masked,
     maskTokenAccuracy: mRight / mCount, maskTokenMajorityAccuracy: mMajor / mCount, maskTokenPositions: mCount,
+    clsSpread: clsSum.reduce((a, s, d) => a + Math.sqrt(Math.max(0, clsSq[d]! / sequences - (s / sequences) ** 2)), 0) / D,
   };
 }
 
@@ -324,6 +360,8 @@ export interface ModelReport {
   dropout: boolean;
   beta2: number;
   initStd: number;
+  /** BERT: decoder bias started at the log unigram distribution */
+  logPrior?: boolean;
   parameters: number;
   trainTokensInCorpus: number;
   tokensSeen: number;
@@ -448,6 +486,7 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   const seqs = bertSequences(encodeDocs(loadCorpus(), encode));
   const config = bertTinyConfig(h.initStd);
   const model = Bert.init(config, { head: 'masked-lm', seed: o.seed, backend: o.backend, dtype: 'f32' });
+  if (h.logPrior) model.params.assign('cls.predictions.bias', logUnigram(tokenCounts(seqs)));
   const batchOf = epochBatcher(seqs, h.batchSize, o.seed);
   const warmup = Math.round(h.warmupFraction * o.steps);
   const corpusTokens = seqs.reduce((a, s) => a + s.length, 0);
@@ -470,7 +509,7 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   });
   const report: ModelReport = {
     model: 'bert-tiny', backend: o.backend.name, device: o.backend.describe(), seed: o.seed, steps: o.steps,
-    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd,
+    batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, logPrior: h.logPrior,
     parameters: model.params.count(), trainTokensInCorpus: corpusTokens, tokensSeen,
     epochs: (o.steps * h.batchSize) / seqs.length, trainSeconds: result.seconds, secondsPerStep: result.seconds / o.steps,
     tokensPerSecond: tokensSeen / result.seconds, firstLoss: result.losses[0]!,
@@ -489,12 +528,14 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
       majorityAccuracy: trained.majorityAccuracy, majorityToken: majority, untrainedAccuracy: untrained.accuracy,
       untrainedMeanNll: untrained.meanNll, maskTokenPositions: trained.maskTokenPositions, maskTokenAccuracy: trained.maskTokenAccuracy,
       maskTokenMajorityAccuracy: trained.maskTokenMajorityAccuracy, untrainedMaskTokenAccuracy: untrained.maskTokenAccuracy,
+      clsSpread: trained.clsSpread, untrainedClsSpread: untrained.clsSpread,
     };
     report.evalSeconds = (performance.now() - t0) / 1000;
     const pc = (x: number) => `${(100 * x).toFixed(2)} %`;
     o.log?.(`[bert-tiny] held-out MLM accuracy ${pc(trained.accuracy)} (majority ${pc(trained.majorityAccuracy)}, untrained ${pc(untrained.accuracy)}) ` +
       `on ${trained.masked} selected positions; at the ${trained.maskTokenPositions} [MASK] positions ${pc(trained.maskTokenAccuracy)} ` +
-      `(majority ${pc(trained.maskTokenMajorityAccuracy)}, untrained ${pc(untrained.maskTokenAccuracy)}), ${report.evalSeconds.toFixed(0)} s`);
+      `(majority ${pc(trained.maskTokenMajorityAccuracy)}, untrained ${pc(untrained.maskTokenAccuracy)}); [CLS] spread ${trained.clsSpread.toExponential(2)} ` +
+      `(untrained ${untrained.clsSpread.toExponential(2)}), ${report.evalSeconds.toFixed(0)} s`);
   }
   return { model, report };
 }
@@ -532,10 +573,12 @@ export interface CliOptions {
   evaluate: boolean;
   /** Overrides of DEFAULT_HYPER (both models). */
   hyper: Partial<Hyper>;
+  /** Write bert-tiny's training and held-out sequences (token ids) as JSON to this file and stop. */
+  writeSequences: string | null;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { model: 'both', steps: null, backend: 'cpu', seed: 0, out: join(packageRoot(), 'assets', 'models'), bench: null, evaluate: true, hyper: {} };
+  const o: CliOptions = { model: 'both', steps: null, backend: 'cpu', seed: 0, out: join(packageRoot(), 'assets', 'models'), bench: null, evaluate: true, hyper: {}, writeSequences: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -561,11 +604,14 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     else if (a === '--out') o.out = value();
     else if (a === '--bench') o.bench = int(value());
     else if (a === '--no-eval') o.evaluate = false;
+    else if (a === '--write-sequences') o.writeSequences = value();
     else if (a === '--sequential') { /* handled by scripts/pretrain.mjs */ }
     else if (a === '--no-dropout') o.hyper.dropout = false;
     else if (a === '--beta2') o.hyper.beta2 = Number(value());
     else if (a === '--init-std') o.hyper.initStd = Number(value());
     else if (a === '--dropout') o.hyper.dropout = true;
+    else if (a === '--log-prior') o.hyper.logPrior = true;
+    else if (a === '--no-log-prior') o.hyper.logPrior = false;
     else if (a === '--batch') o.hyper.batchSize = Math.max(1, int(value()));
     else if (a === '--lr') {
       const v = value();
@@ -578,16 +624,24 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   return o;
 }
 
-export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--sequential] [--bench N] [--no-eval]
+export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--[no-]log-prior] [--sequential] [--bench N] [--no-eval] [--write-sequences FILE]
   Trains the embedded tiny models and writes DIR/gpt2-tiny, DIR/bert-tiny, DIR/pretrain-report.json
   (default DIR assets/models; default steps gpt2 ${DEFAULT_STEPS.gpt2}, bert ${DEFAULT_STEPS.bert}).
   --model both (the default) trains the two models side by side in two processes (one core each); add
   --sequential to train them one after the other in this process.
-  --bench N: time N steps per model (after one warm-up step) on the chosen backend; writes nothing.`;
+  --bench N: time N steps per model (after one warm-up step) on the chosen backend; writes nothing.
+  --write-sequences FILE: write bert-tiny's training and held-out token sequences as JSON (for scripts/torch-mlm-replica.py).`;
 
 export async function main(argv: readonly string[], log: (s: string) => void = (s) => console.log(s)): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) { log(USAGE); return; }
   const o = parseArgs(argv);
+  if (o.writeSequences) {
+    const bpe = loadBpe('bert');
+    const seqs = (text: string) => bertSequences(encodeDocs(text, (t) => bpe.encode(t)));
+    writeFileSync(o.writeSequences, JSON.stringify({ ids: BERT_IDS, vocabSize: VOCAB_SIZE, train: seqs(loadCorpus()), heldout: seqs(loadHeldoutCorpus()) }));
+    log(`wrote bert-tiny's training and held-out sequences to ${o.writeSequences}`);
+    return;
+  }
   const backend = await selectBackend(o.backend);
   try {
     const which: ('gpt2' | 'bert')[] = o.model === 'both' ? ['gpt2', 'bert'] : [o.model];
