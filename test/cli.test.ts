@@ -46,3 +46,15 @@ describe('webpeft gradcheck', () => {
     expect(r.err).toMatch(/unknown op\(s\): conv2d/);
   });
 });
+
+describe('webpeft compare --lr', () => {
+  it('one rate for every selected method, or method=rate pairs; bad input is one clear error', async () => {
+    const { parseLr } = await import('../src/cli/compare.js');
+    expect(parseLr(undefined, ['full', 'prompt'])).toBeUndefined();
+    expect(parseLr('0.1', ['frozen', 'bitfit'])).toEqual({ frozen: 0.1, bitfit: 0.1 });
+    expect(parseLr('prompt=0.3, bitfit=3e-2', ['full', 'prompt', 'bitfit'])).toEqual({ prompt: 0.3, bitfit: 0.03 });
+    expect(() => parseLr('lora=0.1', ['full'])).toThrow(/--lr: expected method=rate with a method of full, frozen/);
+    expect(() => parseLr('-1', ['full'])).toThrow("--lr: expected a learning rate > 0, got '-1'");
+    expect(() => parseLr('prompt=abc', ['prompt'])).toThrow("--lr: expected a learning rate > 0, got 'abc'");
+  });
+});

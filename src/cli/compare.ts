@@ -12,9 +12,10 @@ import { formatTable, Progress } from './table.js';
 
 export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp]
-                 [--seed S] [--quick] [--ablation prompt-length|reparam] [--out DIR] [--json]
+                 [--seed S] [--lr X | --lr method=X,…] [--quick] [--ablation prompt-length|reparam] [--out DIR] [--json]
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
-  prints method | trainable | % | validation | test | time | memory, and writes report.html (and results.json).`;
+  prints method | trainable | % | validation | test | time | memory, and writes report.html (and results.json).
+  --lr: one learning rate for every method, or per method (e.g. prompt=0.3,bitfit=0.03); the defaults are per method.`;
 
 /** Defaults sized so the whole default run stays under 10 minutes on a 2-core machine without a GPU. */
 export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, virtualTokens: 10, hidden: 64, seed: 42 };
@@ -26,6 +27,24 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   await rename(tmp, path);
 }
 
+/** `--lr 0.01` (every method) or `--lr prompt=0.3,bitfit=0.03` (those methods; the others keep their defaults). */
+export function parseLr(text: string | undefined, methods: readonly MethodName[]): Partial<Record<MethodName, number>> | undefined {
+  if (text === undefined) return undefined;
+  const rate = (s: string) => {
+    const x = Number(s);
+    if (!(x > 0 && x < 10)) throw new Error(`--lr: expected a learning rate > 0, got '${s}'`);
+    return x;
+  };
+  if (!text.includes('=')) return Object.fromEntries(methods.map((m) => [m, rate(text)]));
+  const out: Partial<Record<MethodName, number>> = {};
+  for (const part of text.split(',')) {
+    const [m, x] = part.split('=').map((t) => t.trim());
+    if (!METHOD_NAMES.includes(m as MethodName) || x === undefined) throw new Error(`--lr: expected method=rate with a method of ${METHOD_NAMES.join(', ')}, got '${part}'`);
+    out[m as MethodName] = rate(x);
+  }
+  return out;
+}
+
 export async function compareCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
@@ -35,7 +54,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       'max-length': { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
       encoder: { type: 'string', default: 'lstm' }, 'bias-types': { type: 'string' }, seed: { type: 'string' },
       quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true, default: [] }, out: { type: 'string', default: '.' },
-      json: { type: 'boolean' }, 'eval-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, lr: { type: 'string' }, 'eval-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(compareHelp); return 0; }
@@ -54,6 +73,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   if (v.encoder !== 'lstm' && v.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
   const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
   for (const t of biasTypes ?? []) if (!BIAS_TYPES.includes(t)) throw new Error(`unknown bias type '${t}'`);
+  const lr = parseLr(v.lr, methods);
   const quick = v.quick ?? false;
   const d = COMPARE_DEFAULTS;
   const steps = num(v.steps, '--steps', quick ? 20 : d.steps);
@@ -69,7 +89,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       task, model: v.model, methods, backend, steps,
       batchSize: num(v['batch-size'], '--batch-size', d.batchSize), maxLength: num(v['max-length'], '--max-length', d.maxLength, 8),
       virtualTokens: num(v['virtual-tokens'], '--virtual-tokens', d.virtualTokens, 0), hidden: num(v.hidden, '--hidden', d.hidden, 0),
-      encoder: v.encoder, biasTypes, seed: num(v.seed, '--seed', d.seed, 0), ablations,
+      encoder: v.encoder, biasTypes, lr, seed: num(v.seed, '--seed', d.seed, 0), ablations,
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
       onStep: (run, log, total) => {
         bar ??= new Progress(run.padEnd(16), total);
