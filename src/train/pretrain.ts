@@ -15,11 +15,9 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../autograd/backend.js';
 import { tensor } from '../autograd/create.js';
-import { add, crossEntropy, embedding, layernorm, matmul, reshape } from '../autograd/functions.js';
+import { add, crossEntropy, embedding, layernorm, matmul, narrow, reshape } from '../autograd/functions.js';
 import { noGrad } from '../autograd/op.js';
-import { AdamW, clipGradNorm, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
-import { backward } from '../autograd/tape.js';
-import { type Tensor, keep, tidy } from '../autograd/tensor.js';
+import { type Tensor, tidy } from '../autograd/tensor.js';
 import { hash32 } from '../kernels/rng.js';
 import { type BackendName, releaseBackend, selectBackend } from '../kernels/select.js';
 import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, packageRoot } from '../data/load.js';
@@ -32,7 +30,7 @@ import { Bert } from '../models/bert.js';
 import { activate, linear } from '../models/common.js';
 import { Gpt2 } from '../models/gpt2.js';
 import { Params } from '../models/params.js';
-import { batchTensors } from './trainer.js';
+import { type TrainConfig, batchTensors, trainLoop } from './trainer.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configurations
@@ -258,13 +256,12 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
   for (const b of batches) {
     const out = noGrad(() => tidy(() => {
       const o = model.forward({ ...batchTensors(b, model.backend, model.dtype) });
-      return { logits: o.logits!, loss: o.loss!, hidden: o.hidden };
+      return { logits: o.logits!, loss: o.loss!, cls: narrow(o.hidden, 1, 0, 1) };
     }));
-    const hidden = await out.hidden.data();
-    out.hidden.dispose();
-    const [B, T] = b.shape;
-    for (let r = 0; r < B; r++, sequences++) {
-      for (let d = 0; d < D; d++) { const x = hidden[r * T * D + d]!; clsSum[d] += x; clsSq[d] += x * x; }
+    const cls = await out.cls.data(); // (B, 1, D): only the [CLS] rows are read back
+    out.cls.dispose();
+    for (let r = 0; r < b.shape[0]; r++, sequences++) {
+      for (let d = 0; d < D; d++) { const x = cls[r * D + d]!; clsSum[d] += x; clsSq[d] += x * x; }
     }
     const logits = await out.logits.data();
     const n = b.labels.reduce((s, l) => s + (l === IGNORE_INDEX ? 0 : 1), 0);
@@ -379,37 +376,9 @@ export interface ModelReport {
 
 const LOG_EVERY = 20;
 
-/**
- * The training loop (as trainer.ts's trainLoop, with AdamW's β₂ exposed): per step one tidy scope for forward and
- * backward, global-norm clipping, AdamW (HF's no-decay rule) under linear warm-up/decay; the loss is read back.
- */
-async function train(job: {
-  trainable: Tensor[]; steps: number; hyper: Hyper; warmup: number; loss: (step: number) => Tensor;
-  onStep: (s: { step: number; loss: number; lr: number; seconds: number }) => void;
-}): Promise<{ losses: number[]; seconds: number }> {
-  const h = job.hyper;
-  const opt = new AdamW(job.trainable, { lr: h.lr, betas: [0.9, h.beta2], weightDecay: h.weightDecay, decays: decaysLikeHf });
-  const schedule = linearSchedule(job.warmup, job.steps);
-  const losses: number[] = [];
-  const start = performance.now();
-  for (let step = 0; step < job.steps; step++) {
-    const loss = tidy(() => {
-      const l = job.loss(step);
-      backward(l);
-      return keep(l.detach());
-    });
-    if (h.clip > 0) clipGradNorm(job.trainable, h.clip)?.dispose();
-    opt.lrScale = schedule(step);
-    opt.step();
-    opt.zeroGrad();
-    const value = await loss.item();
-    loss.dispose();
-    if (!Number.isFinite(value)) throw new Error(`training diverged at step ${step} (loss ${value}); lower the learning rate`);
-    losses.push(value);
-    job.onStep({ step, loss: value, lr: h.lr * opt.lrScale, seconds: (performance.now() - start) / 1000 });
-  }
-  return { losses, seconds: (performance.now() - start) / 1000 };
-}
+/** trainer.ts's TrainConfig for the pretraining hyper-parameters. */
+const trainConfig = (h: Hyper, steps: number, warmup: number): TrainConfig =>
+  ({ steps, lr: h.lr, warmup, weightDecay: h.weightDecay, clip: h.clip, beta2: h.beta2 });
 
 function stepLogger(name: string, tokensPerStep: number, o: RunOptions, losses: number[]) {
   const every = o.logEvery ?? LOG_EVERY;
@@ -444,12 +413,10 @@ export async function pretrainGpt2(o: RunOptions): Promise<{ model: Gpt2; report
   o.log?.(`[gpt2-tiny] ${model.params.count()} parameters, ${blocks.length} blocks of ${BLOCK} (${blocks.length * BLOCK} tokens), ` +
     `batch ${h.batchSize}, ${o.steps} steps (${((o.steps * h.batchSize) / blocks.length).toFixed(2)} epochs), lr ${h.lr}, warm-up ${warmup}, ${o.backend.describe()}`);
   const losses: number[] = [];
-  const result = await train({
-    trainable: model.params.trainable(), steps: o.steps, hyper: h, warmup,
-    loss: (step) => {
-      const b = collateLm(batchOf(step));
-      return model.forward({ ...batchTensors(b, o.backend, 'f32'), train: h.dropout, seed: hash32(o.seed ^ hash32(0xd50 + step)) }).loss!;
-    },
+  const result = await trainLoop({
+    trainable: model.params.trainable(), config: trainConfig(h, o.steps, warmup),
+    batch: (step) => collateLm(batchOf(step)),
+    loss: (b, step) => model.forward({ ...batchTensors(b, o.backend, 'f32'), train: h.dropout, seed: hash32(o.seed ^ hash32(0xd50 + step)) }).loss!,
     onStep: stepLogger('gpt2-tiny', tokensPerStep, o, losses),
   });
   const report: ModelReport = {
@@ -494,17 +461,14 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
     `batch ${h.batchSize}, ${o.steps} steps (${((o.steps * h.batchSize) / seqs.length).toFixed(2)} epochs), lr ${h.lr}, warm-up ${warmup}, ${o.backend.describe()}`);
   const losses: number[] = [];
   let tokensSeen = 0;
-  const batch = (step: number) => {
-    const b = mlmMask(bertBatch(batchOf(step)), hash32(o.seed ^ hash32(0x3a5c + step)));
-    return b;
-  };
-  const result = await train({
-    trainable: model.params.trainable(), steps: o.steps, hyper: h, warmup,
-    loss: (step) => {
-      const b = batch(step);
+  const result = await trainLoop({
+    trainable: model.params.trainable(), config: trainConfig(h, o.steps, warmup),
+    batch: (step) => {
+      const b = mlmMask(bertBatch(batchOf(step)), hash32(o.seed ^ hash32(0x3a5c + step)));
       tokensSeen += b.attentionMask.reduce((a, m) => a + m, 0);
-      return maskedLmLoss(model, b, { train: h.dropout, seed: hash32(o.seed ^ hash32(0xbe57 + step)) });
+      return b;
     },
+    loss: (b, step) => maskedLmLoss(model, b, { train: h.dropout, seed: hash32(o.seed ^ hash32(0xbe57 + step)) }),
     onStep: stepLogger('bert-tiny', h.batchSize * BLOCK, o, losses),
   });
   const report: ModelReport = {

@@ -18,6 +18,8 @@ export interface TrainConfig {
   weightDecay?: number;
   /** Max global gradient norm (default 1, as HF's Trainer; 0 = off). */
   clip?: number;
+  /** AdamW's second-moment decay (default 0.999). */
+  beta2?: number;
   seed?: number;
 }
 
@@ -42,7 +44,7 @@ export interface TrainResult { losses: number[]; seconds: number; optimizer: Ada
 export async function trainLoop(job: TrainJob): Promise<TrainResult> {
   const c = job.config;
   if (job.trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
-  const opt = new AdamW(job.trainable, { lr: c.lr, weightDecay: c.weightDecay ?? 0.01, decays: decaysLikeHf });
+  const opt = new AdamW(job.trainable, { lr: c.lr, betas: [0.9, c.beta2 ?? 0.999], weightDecay: c.weightDecay ?? 0.01, decays: decaysLikeHf });
   if (job.resume) opt.importState(job.resume.step, job.resume.moments);
   const schedule = linearSchedule(c.warmup ?? Math.round(0.06 * c.steps), c.steps);
   const losses: number[] = [];
