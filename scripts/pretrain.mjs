@@ -8,28 +8,13 @@
 //
 // The logic lives in src/train/pretrain.ts; this script bundles it with esbuild (the native WebGPU binding stays
 // external) and runs its `main`. See assets/models/README.md for how the shipped models were made.
-import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { bundlePath, bundleTs, importBundle } from './run-ts.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = join(root, 'node_modules/.cache/webpeft/pretrain.mjs');
 const args = process.argv.slice(2);
-
-if (!process.env.WEBPEFT_PRETRAIN_CHILD) {
-  await build({
-    entryPoints: [join(root, 'src/train/pretrain.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    logLevel: 'warning',
-    external: ['webgpu', '@huggingface/tokenizers'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-}
+const bundle = bundlePath('pretrain');
+if (!process.env.WEBPEFT_PRETRAIN_CHILD) await bundleTs('src/train/pretrain.ts', 'pretrain');
 
 const modelAt = args.indexOf('--model');
 const model = modelAt >= 0 ? args[modelAt + 1] : 'both';
@@ -37,7 +22,7 @@ const parallel = model === 'both' && !args.includes('--write-sequences') && !arg
 
 if (parallel) {
   // one process per model: the engine is single-threaded, so two cores train both in the time of one
-  const rest = args.filter((_, i) => i !== modelAt && i !== modelAt + 1);
+  const rest = modelAt >= 0 ? args.filter((_, i) => i !== modelAt && i !== modelAt + 1) : args;
   const command = args.length ? `npm run pretrain -- ${args.join(' ')}` : 'npm run pretrain';
   const runs = ['gpt2', 'bert'].map((m) => new Promise((resolve) => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--model', m, ...rest], {
@@ -50,7 +35,7 @@ if (parallel) {
   process.exit(codes.some((c) => c !== 0) ? 1 : 0);
 }
 
-const { main } = await import(`${pathToFileURL(bundle).href}?t=${Date.now()}`);
+const { main } = await importBundle(bundle);
 try {
   await main(args.filter((a) => a !== '--sequential'));
 } catch (e) {
