@@ -88,7 +88,7 @@ const BERT_ACTIVATIONS = { gelu: 'gelu_erf', gelu_new: 'gelu_tanh', gelu_pytorch
 const PROBLEM_TYPES: readonly ProblemType[] = ['single_label_classification', 'multi_label_classification', 'regression'];
 
 /** Typed access to one config object; every failure names the file and the key. */
-class Fields {
+export class Fields {
   constructor(
     readonly json: Record<string, unknown>,
     readonly fileName: string,
@@ -156,12 +156,13 @@ class Fields {
     if (value !== undefined && !isNeutral(value)) this.fail(key, `${show(value)} is not supported: ${reason}`);
   }
 
-  modelType(expected: 'gpt2' | 'bert'): void {
+  modelType(expected: 'gpt2' | 'bert' | 'bart'): void {
     const value = this.get('model_type');
     if (value !== undefined && value !== expected) this.fail('model_type', `expected ${show(expected)}, found ${show(value)}`);
   }
 
-  common(vocabSize: number): CommonConfig {
+  /** The keys every model shares; `encoderDecoder` for BART, whose config says is_encoder_decoder: true. */
+  common(vocabSize: number, o: { encoderDecoder?: boolean } = {}): CommonConfig {
     const architectures = this.get('architectures') ?? null;
     if (architectures !== null && !(Array.isArray(architectures) && architectures.every((a) => typeof a === 'string'))) {
       this.fail('architectures', `must be a list of strings, found ${show(architectures)}`);
@@ -172,7 +173,7 @@ class Fields {
     }
     this.neutral('pruned_heads', (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0, 'attention heads cannot be pruned');
     this.neutral('quantization_config', (v) => v === null, 'quantized weights are not supported');
-    this.neutral('is_encoder_decoder', (v) => v === false, 'encoder-decoder models are not supported');
+    if (!o.encoderDecoder) this.neutral('is_encoder_decoder', (v) => v === false, 'encoder-decoder models are not supported');
     this.neutral('add_cross_attention', (v) => v === false, 'cross-attention is not supported');
     return {
       architectures: architectures === null ? null : [...(architectures as string[])],
@@ -215,7 +216,7 @@ class Fields {
   }
 }
 
-function asObject(json: unknown, fileName: string): Record<string, unknown> {
+export function asObject(json: unknown, fileName: string): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(fileName, '(root)', 'must be a JSON object');
   return json as Record<string, unknown>;
 }
