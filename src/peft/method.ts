@@ -10,7 +10,7 @@ import type { Params } from '../models/params.js';
 
 /** What a method needs to know of the base model. */
 export interface BaseModel {
-  family: 'gpt2' | 'bert';
+  family: 'gpt2' | 'bert' | 'bart';
   layers: number;
   heads: number;
   /** Model width D (= heads · head size). */
