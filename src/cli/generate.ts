@@ -14,14 +14,15 @@ import { loadConfig } from '../io/node.js';
 import type { BertHead } from '../models/bert.js';
 
 export const generateHelp = `webpeft generate --prompt TEXT [--model NAME|DIR] [--adapter DIR] [--max-new-tokens N] [--temperature T]
-                  [--top-k K] [--top-p P] [--seed S] [--backend cpu|webgpu]
+                  [--top-k K] [--top-p P] [--seed S] [--backend cpu|webgpu] [--allow-nonfinite]
   GPT-2 text generation through the KV cache, optionally under a prefix/prompt adapter (greedy unless sampling is asked).`;
 
 export async function generateCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     prompt: { type: 'string', multiple: true }, model: { type: 'string', default: 'gpt2-tiny' }, adapter: { type: 'string' },
     'max-new-tokens': { type: 'string', default: '30' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' },
-    seed: { type: 'string', default: '0' }, backend: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h' },
+    seed: { type: 'string', default: '0' }, backend: { type: 'string', default: 'cpu' }, 'allow-nonfinite': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   } });
   if (v.help) { console.log(generateHelp); return 0; }
   if (!v.prompt?.length) throw new Error('--prompt TEXT is required (repeat it for a batch)');
@@ -33,8 +34,9 @@ export async function generateCommand(argv: string[]): Promise<number> {
   };
   const backend = await selectBackend(v.backend as BackendName);
   try {
-    const { model, tokenizer } = await loadGpt2(v.model, { backend });
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model))).method] : [];
+    const allowNonfinite = v['allow-nonfinite'] ?? false;
+    const { model, tokenizer } = await loadGpt2(v.model, { backend, allowNonfinite });
+    const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model), { allowNonfinite })).method] : [];
     const peft = new PeftModel(model, methods);
     const eos = tokenizer.specialTokenId('eos') ?? model.config.eosTokenId ?? undefined;
     const prompts = v.prompt.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
@@ -51,7 +53,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
 }
 
 export const dumpHelp = `webpeft dump --model NAME|DIR [--adapter DIR] --text TEXT [--labels L] [--head lm|sequence-classification|token-classification]
-              [--dtype f32|f64] --out FILE.safetensors
+              [--dtype f32|f64] [--allow-nonfinite] --out FILE.safetensors
   Writes logits, loss and the gradient of every trainable tensor (by HF key, or adapter key as method.*) for one
   input, so the numbers can be compared with PyTorch. GPT-2: LM loss on the text itself. BERT: --labels is the class
   id (sequence-classification) or comma-separated per-token ids (token-classification).`;
@@ -60,7 +62,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     model: { type: 'string' }, adapter: { type: 'string' }, text: { type: 'string' }, labels: { type: 'string' },
     head: { type: 'string', default: 'sequence-classification' }, dtype: { type: 'string', default: 'f32' }, out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    'allow-nonfinite': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   } });
   if (v.help) { console.log(dumpHelp); return 0; }
   if (!v.model || !v.text || !v.out) throw new Error('--model, --text and --out are required');
@@ -69,10 +71,11 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const dtype = v.dtype;
   const config = await loadConfig(modelDir(v.model));
   const isGpt = config.modelType === 'gpt2';
-  const loaded = isGpt ? await loadGpt2(v.model, { backend, dtype })
-    : await loadBert(v.model, { backend, dtype, head: v.head as BertHead });
+  const allowNonfinite = v['allow-nonfinite'] ?? false;
+  const loaded = isGpt ? await loadGpt2(v.model, { backend, dtype, allowNonfinite })
+    : await loadBert(v.model, { backend, dtype, head: v.head as BertHead, allowNonfinite });
   const { model, tokenizer } = loaded;
-  const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model))).method] : [];
+  const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model), { allowNonfinite })).method] : [];
   const peft = new PeftModel(model, methods);
   if (!v.adapter) for (const t of model.params.values()) t.requireGrad(true); // no adapter: every weight's gradient
   const ids = tokenizer.encode(v.text, { addSpecialTokens: !isGpt });

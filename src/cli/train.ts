@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
-import { writeFile, rename } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
 import { baseOf } from '../peft/base.js';
 import { PeftModel } from '../peft/peft-model.js';
@@ -17,7 +16,7 @@ const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CL
 
 export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')} --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--lr X] [--batch-size N] [--max-length N]
-               [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S]
+               [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--allow-nonfinite]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
   family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step).`;
 
@@ -27,7 +26,7 @@ export const evalHelp = `webpeft eval --task ${TASK_NAMES.join('|')} --adapter D
 const commonOptions = {
   task: { type: 'string', default: 'spam' }, model: { type: 'string' }, backend: { type: 'string', default: 'cpu' },
   'batch-size': { type: 'string' }, 'max-length': { type: 'string' }, seed: { type: 'string' }, 'eval-limit': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
+  'allow-nonfinite': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
 function num(s: string | undefined, flag: string, dflt: number, min = 0): number {
@@ -37,17 +36,18 @@ function num(s: string | undefined, flag: string, dflt: number, min = 0): number
   return n;
 }
 
-async function setUp(v: { task?: string; model?: string; backend?: string; seed?: string }) {
+async function setUp(v: { task?: string; model?: string; backend?: string; seed?: string; 'allow-nonfinite'?: boolean }) {
   const task = v.task as TaskName;
   if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
   const info = TASK_INFO[task];
   const backend = await selectBackend(v.backend as BackendName);
   const seed = num(v.seed, '--seed', COMPARE_DEFAULTS.seed);
   const modelName = v.model ?? (info.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
+  const allowNonfinite = v['allow-nonfinite'] ?? false;
   const loaded = info.family === 'gpt2'
-    ? await loadGpt2(modelName, { backend, seed })
-    : await loadBert(modelName, { backend, seed, head: info.head as 'sequence-classification', numLabels: info.numLabels });
-  return { task, info, backend, seed, modelName, ...loaded };
+    ? await loadGpt2(modelName, { backend, seed, allowNonfinite })
+    : await loadBert(modelName, { backend, seed, head: info.head as 'sequence-classification', numLabels: info.numLabels, allowNonfinite });
+  return { task, info, backend, seed, modelName, allowNonfinite, ...loaded };
 }
 
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -65,7 +65,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     let startStep = 0;
     let resumed: Awaited<ReturnType<typeof loadAdapter>> | null = null;
     if (v.resume) {
-      resumed = await loadAdapter(v.resume, base);
+      resumed = await loadAdapter(v.resume, base, { allowNonfinite: s.allowNonfinite });
       if (!resumed.state) throw new Error(`${v.resume}: --resume needs a webpeft training_state.json (an HF adapter has no optimizer state)`);
       method = resumed.method;
       settings = resumed.state.settings;
@@ -103,10 +103,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const files = await saveAdapter(out, base, method, {
       format: 'webpeft-training-state', version: 1, method: methodName, settings, task: s.task, model: s.modelName,
       step: startStep + steps, lr, metrics: { [`validation ${s.info.metric}`]: validation.metric, ...validation.extra },
-    }, r.optimizer, TASK_TYPE[s.task]);
-    const tmp = join(out, `losses.json.${process.pid}.tmp`);
-    await writeFile(tmp, JSON.stringify(r.losses));
-    await rename(tmp, join(out, 'losses.json'));
+    }, r.optimizer, TASK_TYPE[s.task], { 'losses.json': JSON.stringify(r.losses) });
     console.log(`saved ${files.join(', ')} in ${out}`);
     r.optimizer.dispose();
     return 0;
@@ -121,7 +118,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const s = await setUp(v);
   try {
     const base = baseOf(s.model);
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, base)).method] : [];
+    const methods = v.adapter ? [(await loadAdapter(v.adapter, base, { allowNonfinite: s.allowNonfinite })).method] : [];
     const peft = new PeftModel(s.model, methods);
     const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength: num(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8), seed: s.seed,
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined });

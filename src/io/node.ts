@@ -1,41 +1,107 @@
 /**
  * Everything in the I/O layer that touches the disk (Node only; the rest of src/io is browser-safe).
  *
- * Safetensors: saving never loses the user's existing file: the bytes go to a temporary
+ * Safetensors: reading goes by offsets (header, then each tensor's byte range), never the whole file as one
+ * buffer. Saving never loses the user's existing file: the bytes go to a temporary
  * file beside the target, are flushed to disk, and only then renamed over it (an atomic replace on POSIX). If
  * anything fails before the rename — a tensor whose data cannot be produced, a full disk — the temporary file is
  * removed and the old file is untouched.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ConfigError, parseModelConfig, type ModelConfig } from './config.js';
 import {
-  encodeTensor, parseSafetensors, parseSafetensorsHeader, prepareSafetensors, SafetensorsError,
-  type SafetensorsFile, type SafetensorsHeader, type TensorsToWrite,
+  assertFinite, decodeTensorBuffer, encodeTensor, MAX_HEADER_SIZE, parseSafetensorsHeader, prepareSafetensors, SafetensorsError,
+  type SafetensorsFile, type SafetensorsHeader, type Tensor as SafetensorsTensor, type TensorsToWrite,
 } from './safetensors.js';
 import { TextTokenizer, TokenizerError } from './tokenizer.js';
+import { syncDirectory } from './atomic-folder.js';
 
 const errorCode = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 const firstLine = (error: unknown): string => (error as Error).message.split('\n')[0];
 
-async function readBytes(path: string): Promise<Uint8Array> {
+export interface LoadSafetensorsOptions {
+  /** Reject a float tensor holding NaN or ±Inf, naming it (default false: the file is returned as it is). */
+  requireFinite?: boolean;
+}
+
+/** The largest read issued at once (Linux caps a single read at just under 2 GiB). */
+const READ_CHUNK = 1 << 30;
+
+/** Fill `target` from the file at `position`; fails with SafetensorsError if the file ends first. */
+async function readExactly(file: FileHandle, target: Uint8Array, position: number, path: string): Promise<void> {
+  for (let done = 0; done < target.length;) {
+    const length = Math.min(READ_CHUNK, target.length - done);
+    const { bytesRead } = await file.read(target, done, length, position + done);
+    if (bytesRead === 0) throw new SafetensorsError(path, 'data', `file ended at byte ${position + done} while reading (it changed while being read?)`);
+    done += bytesRead;
+  }
+}
+
+/** Open `path` and read and validate its header only: the 8-byte length, then the JSON header. */
+async function openSafetensors(path: string): Promise<{ file: FileHandle; header: SafetensorsHeader }> {
+  let file: FileHandle;
+  let size: number;
   try {
-    return await readFile(path);
+    file = await open(path, 'r');
+    size = (await file.stat()).size;
   } catch (error) {
+    throw new SafetensorsError(path, 'file', `cannot be read (${errorCode(error)})`);
+  }
+  try {
+    const lengthBytes = new Uint8Array(Math.min(8, size));
+    await readExactly(file, lengthBytes, 0, path);
+    let prefix = lengthBytes;
+    if (size >= 8) {
+      const declared = new DataView(lengthBytes.buffer).getBigUint64(0, true);
+      const wanted = 8 + Number(declared > BigInt(MAX_HEADER_SIZE) ? 0n : declared);
+      if (wanted <= size && wanted > 8) {
+        prefix = new Uint8Array(wanted);
+        prefix.set(lengthBytes);
+        await readExactly(file, prefix.subarray(8), 8, path);
+      }
+    }
+    return { file, header: parseSafetensorsHeader(prefix, path, size) };
+  } catch (error) {
+    await file.close();
+    if (error instanceof SafetensorsError) throw error;
     throw new SafetensorsError(path, 'file', `cannot be read (${errorCode(error)})`);
   }
 }
 
-/** Read, validate and decode a safetensors file. Errors name the path. */
-export async function loadSafetensors(path: string): Promise<SafetensorsFile> {
-  return parseSafetensors(await readBytes(path), path);
+/**
+ * Read, validate and decode a safetensors file. The file is read by offsets — the header, then each tensor's byte
+ * range — never as one buffer, so files of any size load (gpt2-large and -xl checkpoints exceed 2 GiB). Errors name
+ * the path.
+ */
+export async function loadSafetensors(path: string, options: LoadSafetensorsOptions = {}): Promise<SafetensorsFile> {
+  const { file, header } = await openSafetensors(path);
+  const tensors = new Map<string, SafetensorsTensor>();
+  try {
+    for (const [name, info] of header.tensors) {
+      const [begin, end] = info.dataOffsets;
+      const buffer = new ArrayBuffer(end - begin);
+      await readExactly(file, new Uint8Array(buffer), header.dataStart + begin, path);
+      tensors.set(name, { dtype: info.dtype, shape: info.shape, data: decodeTensorBuffer(buffer, info.dtype) });
+    }
+  } catch (error) {
+    if (error instanceof SafetensorsError) throw error;
+    throw new SafetensorsError(path, 'file', `cannot be read (${errorCode(error)})`);
+  } finally {
+    await file.close();
+  }
+  const loaded = { tensors, metadata: header.metadata };
+  if (options.requireFinite) assertFinite(loaded, path);
+  return loaded;
 }
 
 /** Read and validate only the header (names, dtypes, shapes, offsets, metadata) of a safetensors file. */
 export async function loadSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
-  return parseSafetensorsHeader(await readBytes(path), path);
+  const { file, header } = await openSafetensors(path);
+  await file.close();
+  return header;
 }
 
 /** Write tensors (and optional string metadata) to `path` atomically. */
@@ -57,6 +123,25 @@ export async function saveSafetensors(
     await rename(temporary, path);
   } catch (error) {
     if (!closed) await file.close().catch(() => undefined);
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Write `value` as pretty JSON to `path` atomically: a temporary file beside it, fsync'd, renamed, folder synced. */
+export async function saveJson(path: string, value: unknown): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { flag: 'wx' });
+    const file = await open(temporary, 'r+');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
     await rm(temporary, { force: true });
     throw error;
   }
@@ -128,16 +213,3 @@ async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): 
   return position + bytes.length;
 }
 
-/** Make the rename durable. Best effort: some file systems refuse to open directories for sync. */
-async function syncDirectory(directory: string): Promise<void> {
-  try {
-    const handle = await open(directory, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // the data itself was synced before the rename; only the directory entry's durability is at stake
-  }
-}

@@ -1,6 +1,6 @@
 /**
  * The safetensors format (huggingface/safetensors), read and written on byte buffers. Browser-safe: no Node imports;
- * file access lives in `safetensors-node.ts`.
+ * file access (reading by offsets, so files of any size load) lives in `node.ts`.
  *
  *   [u64 little-endian N] [N bytes of UTF-8 JSON header, space-padded] [byte buffer]
  *   header = { "__metadata__"?: {string: string}, NAME: {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]} }
@@ -82,18 +82,23 @@ const isIndex = (value: unknown): value is number => Number.isSafeInteger(value)
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u; // with the u flag, only unpaired surrogates match
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
-/** Validate the header of a whole safetensors file held in `bytes`. Throws SafetensorsError naming the problem. */
-export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): SafetensorsHeader {
+/**
+ * Validate the header of a safetensors file. `bytes` holds the whole file, or — when `fileSize` is given — at least
+ * its first 8 + N bytes (the length and the header; a reader by offsets passes only those). Throws SafetensorsError
+ * naming the problem.
+ */
+export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string, fileSize = bytes.length): SafetensorsHeader {
   const fail: (field: string, detail: string) => never = (field, detail) => {
     throw new SafetensorsError(fileName, field, detail);
   };
-  if (bytes.length < 8) fail('header length', `file is ${bytes.length} bytes, too short for the 8-byte header length`);
+  if (fileSize < 8 || bytes.length < 8) fail('header length', `file is ${fileSize} bytes, too short for the 8-byte header length`);
   const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (declared > BigInt(MAX_HEADER_SIZE)) fail('header length', `${declared} bytes exceeds the ${MAX_HEADER_SIZE}-byte limit`);
   const headerLength = Number(declared);
-  if (8 + headerLength > bytes.length) {
-    fail('header length', `header of ${headerLength} bytes runs past the end of the ${bytes.length}-byte file`);
+  if (8 + headerLength > fileSize) {
+    fail('header length', `header of ${headerLength} bytes runs past the end of the ${fileSize}-byte file`);
   }
+  if (8 + headerLength > bytes.length) fail('header', `only ${bytes.length} of its ${8 + headerLength} bytes were given`);
   let text = '';
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
@@ -156,7 +161,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, fileName: string): Saf
     }
     position = end;
   }
-  const available = bytes.length - 8 - headerLength;
+  const available = fileSize - 8 - headerLength;
   if (position < available) fail('data', `${available - position} trailing bytes after the last tensor (tensors cover ${position} of ${available})`);
   if (position > available) fail('data', `file is truncated: tensors need ${position} bytes of data, ${available} present`);
   return { tensors: new Map(entries), metadata, dataStart: 8 + headerLength };
@@ -176,8 +181,12 @@ export function parseSafetensors(bytes: Uint8Array, fileName: string): Safetenso
 
 /** Decode one tensor's little-endian bytes into a fresh, aligned typed array. */
 export function decodeTensorBytes(raw: Uint8Array, dtype: Dtype): TensorData {
+  return decodeTensorBuffer(new Uint8Array(raw).buffer, dtype); // a copy (Buffer#slice would share): aligned, owned, exact length
+}
+
+/** Decode a buffer holding exactly one tensor's little-endian bytes; integer and F32/F64 arrays are views on it. */
+export function decodeTensorBuffer(buffer: ArrayBuffer, dtype: Dtype): TensorData {
   if (!LITTLE_ENDIAN_HOST) throw new Error('safetensors: big-endian hosts are not supported');
-  const buffer = new Uint8Array(raw).buffer; // a copy (Buffer#slice would share): aligned, owned, exact length
   switch (dtype) {
     case 'F32': return new Float32Array(buffer);
     case 'F64': return new Float64Array(buffer);
@@ -193,6 +202,27 @@ export function decodeTensorBytes(raw: Uint8Array, dtype: Dtype): TensorData {
     case 'U8': case 'BOOL': return new Uint8Array(buffer);
     case 'I64': return new BigInt64Array(buffer);
     case 'U64': return new BigUint64Array(buffer);
+    default: {
+      const unknown: never = dtype;
+      throw new Error(`safetensors: unknown dtype ${show(unknown)}`);
+    }
+  }
+}
+
+/** The index of the first NaN or ±Inf in a float tensor's values, or -1 (always -1 for integer dtypes). */
+export function firstNonfinite(data: TensorData): number {
+  if (!(data instanceof Float32Array || data instanceof Float64Array)) return -1;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
+}
+
+/** Throws SafetensorsError naming the first tensor of `file` that holds a NaN or ±Inf, and where. */
+export function assertFinite(file: SafetensorsFile, fileName: string): void {
+  for (const [name, tensor] of file.tensors) {
+    const index = firstNonfinite(tensor.data);
+    if (index >= 0) {
+      throw new SafetensorsError(fileName, `tensor ${show(name)}`, `holds ${tensor.data[index]} at flat index ${index} of shape [${tensor.shape}] (pass allowNonfinite / --allow-nonfinite to load it anyway)`);
+    }
   }
 }
 

@@ -5,12 +5,14 @@
  *   - webpeft's resumable training state (training_state.json + training_state.safetensors): every tensor the
  *     method owns (encoders included), the trainable base tensors (heads, BitFit biases), AdamW's moments and the
  *     step, so training continues exactly where it stopped.
- * Every file is written to a temporary name and renamed: a crash never leaves a half-written adapter.
+ * The folder is saved as one unit (written beside it, fsync'd, renamed into place): a crash or a full disk never
+ * leaves a half-written adapter, and never damages the previous one.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/node.js';
+import { recoverFolder, writeFolderAtomic } from '../io/atomic-folder.js';
 import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
@@ -30,25 +32,19 @@ export interface TrainingState {
   metrics?: Record<string, number>;
 }
 
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await rename(tmp, path);
-}
+/** Every file a saved adapter folder may hold; a new save drops those of them it does not write. */
+export const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors', 'training_state.json', 'training_state.safetensors', 'losses.json'] as const;
 
 const HF_METHODS = new Set(['prompt', 'ptuning', 'prefix', 'ptuning-v2']);
 
-/** Saves both formats (HF PEFT only where it has one). */
+/**
+ * Saves both formats (HF PEFT only where it has one), plus any `extraFiles` (name → text, e.g. losses.json), as one
+ * unit: all tensors are read first, then the folder is written beside `dir` and renamed into place
+ * (`writeFolderAtomic`), so `dir` holds the complete old adapter or the complete new one at every instant.
+ */
 export async function saveAdapter(dir: string, base: BaseModel, method: PeftMethod, state: TrainingState, opt: AdamW | null,
-  taskType: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const written: string[] = [];
-  if (HF_METHODS.has(method.kind)) {
-    const { config, tensors } = await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model });
-    await saveSafetensors(join(dir, 'adapter_model.safetensors'), tensors);
-    await writeJsonAtomic(join(dir, 'adapter_config.json'), config);
-    written.push('adapter_config.json', 'adapter_model.safetensors');
-  }
+  taskType: string, extraFiles: Readonly<Record<string, string>> = {}): Promise<string[]> {
+  const hf = HF_METHODS.has(method.kind) ? await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model }) : null;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const keyOf = new Map<Tensor, string>();
   const add = async (key: string, t: Tensor) => {
@@ -66,9 +62,21 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
       tensors.set(`adam_v.${key}`, { shape: [...t.shape], data: Float32Array.from(v) });
     }
   }
-  await saveSafetensors(join(dir, 'training_state.safetensors'), tensors, { format: 'webpeft-training-state' });
-  await writeJsonAtomic(join(dir, 'training_state.json'), { ...state, optimizerStep: opt?.step_ ?? 0 });
-  written.push('training_state.json', 'training_state.safetensors');
+  const written: string[] = [];
+  await writeFolderAtomic(dir, async (folder) => {
+    if (hf) {
+      await saveSafetensors(join(folder, 'adapter_model.safetensors'), hf.tensors);
+      await writeFile(join(folder, 'adapter_config.json'), `${JSON.stringify(hf.config, null, 2)}\n`);
+      written.push('adapter_config.json', 'adapter_model.safetensors');
+    }
+    await saveSafetensors(join(folder, 'training_state.safetensors'), tensors, { format: 'webpeft-training-state' });
+    await writeFile(join(folder, 'training_state.json'), `${JSON.stringify({ ...state, optimizerStep: opt?.step_ ?? 0 }, null, 2)}\n`);
+    written.push('training_state.json', 'training_state.safetensors');
+    for (const [name, text] of Object.entries(extraFiles)) {
+      await writeFile(join(folder, name), text);
+      written.push(name);
+    }
+  }, ADAPTER_FILES);
   return written;
 }
 
@@ -76,14 +84,16 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
  * Rebuilds a method from a folder: the resumable state when present (exact, encoders included), else the HF
  * PEFT adapter. Returns the saved AdamW moments by tensor for `AdamW.importState`.
  */
-export async function loadAdapter(dir: string, base: BaseModel): Promise<{
+export async function loadAdapter(folder: string, base: BaseModel, options: { allowNonfinite?: boolean } = {}): Promise<{
   method: PeftMethod; state: TrainingState | null; moments: Map<Tensor, { m: Float32Array; v: Float32Array }>; optimizerStep: number;
 }> {
+  const dir = await recoverFolder(folder); // a save killed between its two renames left the old folder aside
+  const finite = { requireFinite: !options.allowNonfinite };
   const statePath = join(dir, 'training_state.json');
   if (existsSync(statePath)) {
     const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainingState & { optimizerStep?: number };
     if (state.format !== 'webpeft-training-state') throw new Error(`${statePath}: format: not a webpeft training state`);
-    const file = await loadSafetensors(join(dir, 'training_state.safetensors'));
+    const file = await loadSafetensors(join(dir, 'training_state.safetensors'), finite);
     const method = await buildMethod(state.method, base, state.settings);
     const byKey = new Map<string, Tensor>();
     for (const [name, t] of method.params) byKey.set(`method.${name}`, t);
@@ -110,7 +120,7 @@ export async function loadAdapter(dir: string, base: BaseModel): Promise<{
   if (!existsSync(cfgPath)) throw new Error(`${dir}: no adapter_config.json or training_state.json`);
   let config: unknown;
   try { config = JSON.parse(await readFile(cfgPath, 'utf8')); } catch (e) { throw new Error(`${cfgPath}: ${(e as Error).message}`); }
-  const file = await loadSafetensors(join(dir, 'adapter_model.safetensors'));
+  const file = await loadSafetensors(join(dir, 'adapter_model.safetensors'), finite);
   const method = importHfAdapter(base, config, file, { config: cfgPath, weights: join(dir, 'adapter_model.safetensors') });
   return { method, state: null, moments: new Map(), optimizerStep: 0 };
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Backend } from '../autograd/backend.js';
 import type { FloatDType } from '../autograd/dtype.js';
 import { loadConfig, loadSafetensors, loadTokenizer } from '../io/node.js';
-import type { TextTokenizer } from '../io/tokenizer.js';
+import { TokenizerError, type TextTokenizer } from '../io/tokenizer.js';
 import { packageRoot } from '../data/load.js';
 import { Bert, type BertHead } from '../models/bert.js';
 import { Gpt2 } from '../models/gpt2.js';
@@ -32,15 +32,27 @@ export interface LoadModelOptions {
   head?: BertHead;
   numLabels?: number;
   seed?: number;
+  /** Load weights holding NaN or ±Inf (by default such a tensor is an error naming the file and the tensor). */
+  allowNonfinite?: boolean;
+}
+
+/** The weights and the tokenizer of a folder; a tokenizer whose ids reach past the model's vocabulary is an error. */
+async function loadWeightsAndTokenizer(dir: string, vocabSize: number, o: LoadModelOptions) {
+  const weights = await loadSafetensors(join(dir, 'model.safetensors'), { requireFinite: !o.allowNonfinite });
+  const tokenizer = await loadTokenizer(dir);
+  if (tokenizer.vocabSize > vocabSize) {
+    throw new TokenizerError(tokenizer.source, 'model.vocab', `has ids up to ${tokenizer.vocabSize - 1}, but ${join(dir, 'config.json')} vocab_size is ${vocabSize}`);
+  }
+  return { weights, tokenizer };
 }
 
 export async function loadGpt2(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Gpt2>> {
   const dir = modelDir(nameOrPath);
   const config = await loadConfig(dir);
   if (config.modelType !== 'gpt2') throw new Error(`${join(dir, 'config.json')}: model_type: '${config.modelType}', a GPT-2 model is needed here`);
-  const weights = await loadSafetensors(join(dir, 'model.safetensors'));
+  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config.vocabSize, o);
   const model = Gpt2.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', seed: o.seed });
-  return { model, tokenizer: await loadTokenizer(dir), dir };
+  return { model, tokenizer, dir };
 }
 
 export async function loadBert(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Bert>> {
@@ -51,7 +63,7 @@ export async function loadBert(nameOrPath: string, o: LoadModelOptions): Promise
   const config = o.numLabels
     ? { ...loaded, numLabels: o.numLabels, id2label: labels(o.numLabels), label2id: Object.fromEntries(Object.entries(labels(o.numLabels)).map(([i, l]) => [l, Number(i)])) }
     : loaded;
-  const weights = await loadSafetensors(join(dir, 'model.safetensors'));
+  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config.vocabSize, o);
   const model = Bert.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', head: o.head ?? 'base', seed: o.seed });
-  return { model, tokenizer: await loadTokenizer(dir), dir };
+  return { model, tokenizer, dir };
 }

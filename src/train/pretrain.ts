@@ -26,6 +26,7 @@ import {
 } from '../data/datasets.js';
 import { type BertConfig, type Gpt2Config, configToJson, parseBertConfig, parseGpt2Config } from '../io/config.js';
 import { saveSafetensors } from '../io/node.js';
+import { writeFolderAtomic } from '../io/atomic-folder.js';
 import { Bert } from '../models/bert.js';
 import { activate, linear } from '../models/common.js';
 import { Gpt2 } from '../models/gpt2.js';
@@ -512,12 +513,13 @@ const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest
 
 /** config.json, model.safetensors (F32, HF keys, metadata format=pt), tokenizer.json + tokenizer_config.json. */
 export async function writeModelDir(dir: string, model: Gpt2 | Bert, flavor: 'gpt2' | 'bert'): Promise<{ bytes: number; sha256: string }> {
-  mkdirSync(dir, { recursive: true });
   const config = { ...configToJson(model.config), torch_dtype: 'float32' };
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const checkpoint = await model.save();
-  await saveSafetensors(join(dir, 'model.safetensors'), checkpoint, { format: 'pt' });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(dataPath(`tokenizer/${flavor}/${f}`), join(dir, f));
+  await writeFolderAtomic(dir, async (folder) => { // the folder is replaced as one unit, never left half written
+    writeFileSync(join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await saveSafetensors(join(folder, 'model.safetensors'), checkpoint, { format: 'pt' });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(dataPath(`tokenizer/${flavor}/${f}`), join(folder, f));
+  }, ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
   const bytes = readFileSync(join(dir, 'model.safetensors'));
   return { bytes: bytes.length, sha256: sha256(bytes) };
 }
