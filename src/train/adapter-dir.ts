@@ -44,8 +44,9 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   if (HF_METHODS.has(method.kind)) {
-    const { config, tensors } = await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model });
-    await saveSafetensors(join(dir, 'adapter_model.safetensors'), tensors);
+    const { config, tensors, metadata } = await exportHfAdapter(base, method,
+      { taskType, baseModelNameOrPath: state.model, promptInit: state.settings.promptInit ?? 'vocab' });
+    await saveSafetensors(join(dir, 'adapter_model.safetensors'), tensors, metadata);
     await writeJsonAtomic(join(dir, 'adapter_config.json'), config);
     written.push('adapter_config.json', 'adapter_model.safetensors');
   }
