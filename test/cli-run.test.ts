@@ -27,7 +27,7 @@ describe('train, resume, eval', () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
-    expect(config).toMatchObject({ peft_type: 'P_TUNING', num_virtual_tokens: 3, token_dim: 16, task_type: 'SEQ_CLS', modules_to_save: ['classifier'] });
+    expect(config).toMatchObject({ peft_type: 'P_TUNING', num_virtual_tokens: 3, token_dim: 16, task_type: 'SEQ_CLS', modules_to_save: ['classifier', 'score'] });
     const hf = parseSafetensors(readFileSync(join(out, 'adapter_model.safetensors')), 'adapter_model.safetensors');
     expect(hf.tensors.get('prompt_embeddings')!.shape).toEqual([3, 16]);
     // the resumable state keeps the LSTM encoder and AdamW's moments
@@ -66,7 +66,7 @@ describe('train, resume, eval', () => {
     expect(r.code).toBe(1);
     expect(r.err.split('\n')).toHaveLength(1);
     // same width and depth, so the prefix fits; the BERT classifier head it carries does not
-    expect(r.err, r.err).toMatch(/adapter_model.safetensors: base_model.model.classifier.(weight|bias): the base model has no parameter classifier.(weight|bias)/);
+    expect(r.err, r.err).toMatch(/adapter_model.safetensors: base_model.classifier.(weight|bias): the base model has no parameter classifier.(weight|bias)/);
   });
 });
 

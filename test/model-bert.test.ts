@@ -396,3 +396,28 @@ describe('BERT hooks', () => {
     expectClose(out.logits!.dataSync(), ref.mlm.flat(2), 1e-10);
   });
 });
+
+describe('padding_idx as HF: nn.Embedding(vocab, hidden, padding_idx=pad_token_id)', () => {
+  const gradsOf = (model: Bert, rows: number[][]) => {
+    const w = model.params.tensor('bert.embeddings.word_embeddings.weight');
+    w.requireGrad(true);
+    tidy(() => backward(model.forward({ ids: i32(rows), labels: tensor([1], [1], { dtype: 'i32' }) }).loss!));
+    const g = Float64Array.from(w.grad!.dataSync());
+    w.grad!.dispose();
+    w.grad = null;
+    return g;
+  };
+
+  it('the [PAD] row of word_embeddings gets exactly zero gradient; every other row is unchanged', () => {
+    const D = config.hiddenSize;
+    const pad = config.padTokenId!;
+    const rows = [[2, 5, pad, 7, pad, 5]];
+    const withPad = gradsOf(tinyModel('sequence-classification'), rows);
+    const noPadConfig = parseBertConfig({ ...configJson, pad_token_id: null }, 'tiny-bert');
+    const plain = gradsOf(tinyModel('sequence-classification', 1, noPadConfig), rows);
+    const padRow = (g: Float64Array) => [...g.slice(pad * D, (pad + 1) * D)];
+    expect(padRow(plain).some((x) => x !== 0)).toBe(true); // the pad token is used, so without padding_idx its row would train
+    expect(padRow(withPad).every((x) => Object.is(x, 0))).toBe(true);
+    for (let i = 0; i < withPad.length; i++) if (Math.floor(i / D) !== pad) expect(withPad[i]).toBe(plain[i]);
+  });
+});

@@ -155,8 +155,8 @@ describe('HF PEFT adapter format', () => {
       const loaded = importHfAdapter(baseOf(fresh), JSON.parse(JSON.stringify(config)), parseSafetensors(bytes, 'adapter_model.safetensors'));
       const got = Array.from(new PeftModel(fresh, [loaded]).forward({ ids: x }).logits!.dataSync());
       got.forEach((g, i) => expect(Math.abs(g - want[i])).toBeLessThan(1e-5)); // the file holds f32
-      expect(config.modules_to_save).toEqual(['classifier']);
-      expect([...tensors instanceof Map ? tensors.keys() : []]).toEqual(['prompt_embeddings', 'base_model.model.classifier.weight', 'base_model.model.classifier.bias']);
+      expect(config.modules_to_save).toEqual(['classifier', 'score']);
+      expect([...tensors instanceof Map ? tensors.keys() : []]).toEqual(['prompt_embeddings', 'base_model.classifier.weight', 'base_model.classifier.bias']);
     });
   }
 

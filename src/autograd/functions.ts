@@ -91,7 +91,9 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
 export const matmul = (a: Tensor, b: Tensor, attrs: MatmulAttrs = {}) => apply(OPS.matmul, [a, b], attrs);
 
 // ---- neural-network ops
-export const embedding = (weight: Tensor, ids: Tensor) => apply(OPS.embedding, [weight, ids], {});
+/** weight[ids]; `paddingIdx`: that row gets no gradient (torch's nn.Embedding padding_idx). */
+export const embedding = (weight: Tensor, ids: Tensor, paddingIdx?: number) =>
+  apply(OPS.embedding, [weight, ids], paddingIdx === undefined ? {} : { paddingIdx });
 export const softmax = (x: Tensor) => apply(OPS.softmax, [x], {});
 export const logSoftmax = (x: Tensor) => apply(OPS.log_softmax, [x], {});
 export const layernorm = (x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5) => apply(OPS.layernorm, [x, weight, bias], { eps });

@@ -165,7 +165,8 @@ export class Bert {
       throw new ModelInputError(`bert: positions up to ${offset + T0} exceed max_position_embeddings ${c.maxPositionEmbeddings}`);
     }
     let x: ModelInput = {
-      embeds: embedding(p('bert.embeddings.word_embeddings.weight'), ids),
+      // HF: nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) — the [PAD] row never trains
+      embeds: embedding(p('bert.embeddings.word_embeddings.weight'), ids, c.padTokenId ?? undefined),
       ids,
       attentionMask: input.attentionMask ? castTo(input.attentionMask, this.dtype) : filled(ids, [B, T0], 1, this.dtype),
       positionIds: input.positionIds ?? arangeIds(ids, B, T0, offset),

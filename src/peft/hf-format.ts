@@ -1,9 +1,19 @@
 /**
  * HF PEFT's adapter format, so adapters move between webpeft and `peft`: `adapter_config.json` plus
  * `adapter_model.safetensors` with the collapsed prompt under `prompt_embeddings` — [n, D] for prompt tuning
- * and P-tuning, [n, 2·L·D] for prefix tuning / P-tuning v2 — and trained task heads (modules_to_save) under
- * `base_model.model.<head>.weight/bias`. Encoders (the prefix MLP, P-tuning's LSTM) are collapsed first, as
- * PEFT does on save; the resumable format (checkpoint.ts) keeps them.
+ * and P-tuning, [n, 2·L·D] for prefix tuning / P-tuning v2 — and trained task heads (modules_to_save).
+ * Encoders (the prefix MLP, P-tuning's LSTM) are collapsed first, as PEFT does on save; the resumable
+ * format (train/adapter-dir.ts) keeps them.
+ *
+ * What PEFT writes, read from its source (peft_model.py, utils/save_and_load.py, config.py, tuners/<type>/config.py):
+ *   - for prompt-learning types `PeftModel.base_model` is the transformers model itself, so a head kept in
+ *     modules_to_save is saved as `base_model.<head>.weight` (`base_model.classifier.weight` for BERT);
+ *     LoRA-style adapters wrap the model once more (`base_model.model.*`) — accepted on import, never written;
+ *   - PeftModelForSequenceClassification / …ForTokenClassification put ['classifier', 'score'] into the
+ *     config's modules_to_save;
+ *   - adapter_config.json is `asdict(config)` dumped with sorted keys: every field of PeftConfig,
+ *     PromptLearningConfig and the type's own config, `null` where unset, inference_mode true;
+ *   - the safetensors file carries the metadata {"format": "pt"}.
  */
 import { fmt } from '../autograd/shape.js';
 import { tensor } from '../autograd/create.js';
@@ -28,11 +38,24 @@ export interface ExportInfo {
   /** HF task type: SEQ_CLS, TOKEN_CLS, CAUSAL_LM, … */
   taskType: string;
   baseModelNameOrPath?: string;
+  /** How the prompt was initialised (prompt tuning): 'vocab' is PEFT's SAMPLE_VOCAB, anything else RANDOM. */
+  promptInit?: string;
+}
+
+/** PEFT's SEQ_CLS and TOKEN_CLS models add these to the config's modules_to_save (peft_model.py). */
+const CLASSIFIER_MODULE_NAMES = ['classifier', 'score'];
+
+/** The saved key of a base-model tensor kept in modules_to_save, for prompt-learning types. */
+export const hfHeadKey = (name: string): string => `base_model.${name}`;
+
+/** Keys as PEFT's json.dumps(…, sort_keys=True) orders them. */
+function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
 }
 
 /** A collapsed method (one prompt table) as HF PEFT's adapter_config.json + adapter_model.safetensors tensors. */
 export async function exportHfAdapter(base: BaseModel, method: PeftMethod, info: ExportInfo):
-  Promise<{ config: Record<string, unknown>; tensors: TensorsToWrite }> {
+  Promise<{ config: Record<string, unknown>; tensors: TensorsToWrite; metadata: Record<string, string> }> {
   const peftType = PEFT_TYPE[method.kind];
   if (!peftType) throw new AdapterError(`HF PEFT has no format for a '${method.kind}' adapter (prompt, ptuning, prefix, ptuning-v2 have one)`);
   const collapsed = (method as { collapse?: () => PeftMethod }).collapse?.() ?? method;
@@ -43,30 +66,39 @@ export async function exportHfAdapter(base: BaseModel, method: PeftMethod, info:
   const heads: string[] = [];
   for (const [name, t] of base.params) {
     if (!isTaskHead(name) || !(method.trainsBase?.(name) ?? false)) continue;
-    tensors.set(`base_model.model.${name}`, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+    tensors.set(hfHeadKey(name), { shape: [...t.shape], data: Float32Array.from(await t.data()) });
     const head = name.split('.')[0];
     if (!heads.includes(head)) heads.push(head);
   }
-  const P = table.shape[0];
+  const classifies = info.taskType === 'SEQ_CLS' || info.taskType === 'TOKEN_CLS';
+  const modulesToSave = classifies ? [...CLASSIFIER_MODULE_NAMES, ...heads.filter((h) => !CLASSIFIER_MODULE_NAMES.includes(h))]
+    : heads.length ? heads : null;
   const config: Record<string, unknown> = {
-    peft_type: peftType,
-    task_type: info.taskType,
-    base_model_name_or_path: info.baseModelNameOrPath ?? null,
-    inference_mode: true,
-    num_virtual_tokens: P,
-    token_dim: base.hidden,
-    num_transformer_submodules: 1,
-    num_attention_heads: base.heads,
-    num_layers: base.layers,
-    modules_to_save: heads.length ? heads : null,
+    // PeftConfigMixin + PeftConfig
+    auto_mapping: null, base_model_name_or_path: info.baseModelNameOrPath ?? null, revision: null,
+    peft_type: peftType, task_type: info.taskType, inference_mode: true,
+    // PromptLearningConfig (_prepare_prompt_learning_config fills the model's sizes)
+    num_virtual_tokens: table.shape[0], token_dim: base.hidden, num_transformer_submodules: 1,
+    num_attention_heads: base.heads, num_layers: base.layers, modules_to_save: modulesToSave,
   };
-  if (peftType === 'PREFIX_TUNING') Object.assign(config, { prefix_projection: false, encoder_hidden_size: base.hidden });
-  if (peftType === 'P_TUNING') {
-    const m = method as { encoder?: string; encoderHidden?: number };
-    Object.assign(config, { encoder_reparameterization_type: (m.encoder ?? 'mlp').toUpperCase(), encoder_hidden_size: m.encoderHidden ?? base.hidden, encoder_num_layers: 2, encoder_dropout: 0 });
+  switch (peftType) {
+    case 'PROMPT_TUNING':
+      Object.assign(config, { prompt_tuning_init: info.promptInit === 'vocab' ? 'SAMPLE_VOCAB' : 'RANDOM',
+        prompt_tuning_init_text: null, tokenizer_name_or_path: null, tokenizer_kwargs: null });
+      break;
+    case 'P_TUNING': {
+      const m = method as { encoder?: string; encoderHidden?: number };
+      Object.assign(config, { encoder_reparameterization_type: (m.encoder ?? 'mlp').toUpperCase(),
+        encoder_hidden_size: m.encoderHidden ?? base.hidden, encoder_num_layers: 2, encoder_dropout: 0.0 });
+      break;
+    }
+    case 'PREFIX_TUNING':
+      // collapsed: the table is the prefix itself, which PEFT reads with prefix_projection false
+      Object.assign(config, { init_weights: null, encoder_hidden_size: base.hidden, prefix_projection: false });
+      break;
+    default: { const unknown: never = peftType; throw new AdapterError(`no config fields for ${String(unknown)}`); }
   }
-  if (peftType === 'PROMPT_TUNING') Object.assign(config, { prompt_tuning_init: 'RANDOM' });
-  return { config, tensors };
+  return { config: sortedKeys(config), tensors, metadata: { format: 'pt' } };
 }
 
 /**
@@ -106,7 +138,7 @@ export function importHfAdapter(base: BaseModel, configJson: unknown, file: Safe
   const heads = new Map<string, Float32Array>();
   for (const [key, t] of file.tensors) {
     if (key === PROMPT_KEY) continue;
-    const name = key.replace(/^base_model\.model\./, '').replace(/\.modules_to_save(\.default)?\./, '.');
+    const name = headName(key, base);
     const target = base.params.get(name);
     if (!target) throw new AdapterError(`${names.weights}: ${key}: the base model has no parameter ${name}`);
     if (fmt(target.shape) !== fmt(t.shape)) throw new AdapterError(`${names.weights}: ${key}: shape ${fmt(t.shape)}, the base model's ${name} is ${fmt(target.shape)}`);
@@ -116,4 +148,15 @@ export function importHfAdapter(base: BaseModel, configJson: unknown, file: Safe
   const trainHead = heads.size > 0;
   const kind = peftType === 'PROMPT_TUNING' ? 'prompt' : peftType === 'P_TUNING' ? 'ptuning' : 'prefix';
   return kind === 'prefix' ? plainPrefix(kind, table, 0, trainHead) : promptMethod(kind, table, trainHead);
+}
+
+/**
+ * The base-model parameter a saved head key names: PEFT's prompt-learning form `base_model.<name>`, the
+ * LoRA-style `base_model.model.<name>`, with or without a leftover `.modules_to_save[.default].`.
+ */
+function headName(key: string, base: BaseModel): string {
+  const plain = key.replace(/\.modules_to_save(\.default)?\./, '.');
+  const wrapped = plain.replace(/^base_model\.model\./, '');
+  if (wrapped !== plain && base.params.get(wrapped)) return wrapped;
+  return plain.replace(/^base_model\./, '');
 }

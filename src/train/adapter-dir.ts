@@ -44,7 +44,9 @@ const HF_METHODS = new Set(['prompt', 'ptuning', 'prefix', 'ptuning-v2']);
  */
 export async function saveAdapter(dir: string, base: BaseModel, method: PeftMethod, state: TrainingState, opt: AdamW | null,
   taskType: string, extraFiles: Readonly<Record<string, string>> = {}): Promise<string[]> {
-  const hf = HF_METHODS.has(method.kind) ? await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model }) : null;
+  const hf = HF_METHODS.has(method.kind)
+    ? await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model, promptInit: state.settings.promptInit ?? 'vocab' })
+    : null;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const keyOf = new Map<Tensor, string>();
   const add = async (key: string, t: Tensor) => {
@@ -65,7 +67,7 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
   const written: string[] = [];
   await writeFolderAtomic(dir, async (folder) => {
     if (hf) {
-      await saveSafetensors(join(folder, 'adapter_model.safetensors'), hf.tensors);
+      await saveSafetensors(join(folder, 'adapter_model.safetensors'), hf.tensors, hf.metadata);
       await writeFile(join(folder, 'adapter_config.json'), `${JSON.stringify(hf.config, null, 2)}\n`);
       written.push('adapter_config.json', 'adapter_model.safetensors');
     }

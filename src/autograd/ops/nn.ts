@@ -2,12 +2,16 @@ import { type Shape, broadcastShapes, fmt } from '../shape.js';
 import { type OpDef, wrap } from '../op.js';
 import type { FloatDType } from '../dtype.js';
 import { binary, exp, mul, scalarLike, sub, sum, unbroadcast, where } from '../functions.js';
+import { tensor } from '../create.js';
 import { shapeArb } from './cases.js';
 
 const lastDim = (s: Shape) => s[s.length - 1];
 
-/** out (…ids, D) = weight (V, D)[ids]; backward is a scatter-add into a (V, D) gradient. */
-export const embeddingOp: OpDef<Record<string, never>> = {
+/**
+ * out (…ids, D) = weight (V, D)[ids]; backward is a scatter-add into a (V, D) gradient. With `paddingIdx`
+ * (torch's nn.Embedding(padding_idx=…), which HF's BERT sets to pad_token_id) that row never gets a gradient.
+ */
+export const embeddingOp: OpDef<{ paddingIdx?: number }> = {
   name: 'embedding',
   arity: 2,
   nondiff: [1],
@@ -18,10 +22,16 @@ export const embeddingOp: OpDef<Record<string, never>> = {
   },
   forward: ([w, ids], _a, shape) =>
     wrap(w.backend, w.backend.embedding(w.storage, w.shape[0], w.shape[1], ids.storage, ids.size, w.dtype as FloatDType), shape, w.dtype),
-  backward: ({ inputs: [w, ids] }, g) => [
-    wrap(w.backend, w.backend.embeddingBackward(g.storage, ids.storage, ids.size, w.shape[0], w.shape[1], w.dtype as FloatDType), w.shape, w.dtype),
-    null,
-  ],
+  backward: ({ inputs: [w, ids], attrs }, g) => {
+    const [V, D] = w.shape;
+    const scattered = wrap(w.backend, w.backend.embeddingBackward(g.storage, ids.storage, ids.size, V, D, w.dtype as FloatDType), w.shape, w.dtype);
+    const pad = attrs.paddingIdx;
+    if (pad === undefined || pad < 0 || pad >= V) return [scattered, null];
+    // keep: (V, 1), 0 on the padding row; other rows pass through bit-identical, the padding row is +0
+    const keep = new (w.dtype === 'f64' ? Float64Array : Float32Array)(V).fill(1);
+    keep[pad] = 0;
+    return [where(tensor(keep, [V, 1], { backend: w.backend, dtype: w.dtype }), scattered, scalarLike(scattered, 0)), null];
+  },
   check: {
     cases: (f) => f.tuple(f.integer({ min: 1, max: 5 }), f.integer({ min: 1, max: 3 }), shapeArb(f, 1, 2, 4)).map(([V, D, idShape]) => ({
       inputs: [{ kind: 'float' as const, shape: [V, D], min: -2, max: 2 }, { kind: 'index' as const, shape: idShape, high: V }],
