@@ -12,6 +12,7 @@ import { AdamW } from '../src/autograd/optim.js';
 import { parseBartConfig } from '../src/io/bart-config.js';
 import { Rng } from '../src/kernels/rng.js';
 import { Bart } from '../src/models/bart.js';
+import { bitFit, biasSlices } from '../src/peft/bitfit.js';
 import { plainPrefix, prefixTuning } from '../src/peft/prefix-tuning.js';
 import { promptMethod } from '../src/peft/prompt-tuning.js';
 import { BartPeftModel, bartBase, bartKvOfRun, bartPrefixTuning, generateSeq2seq, generateWithBart } from '../src/peft/seq2seq.js';
@@ -182,6 +183,23 @@ describe('prefix tuning on BART: [PREFIX; x; PREFIX\'; y]', () => {
     expect(enc.params.tensor('prompt_embeddings').shape).toEqual([2, 2 * 2 * 8]);
     expect(dec.params.tensor('prompt_embeddings').shape).toEqual([2, 2 * 3 * 8]);
     expect(() => new BartPeftModel(model, { cross: [promptMethod('prompt', tensor(new Float64Array(8), [1, 8], f64), false)] })).toThrow(/cross-attention/);
+    model.dispose();
+  });
+});
+
+describe('BitFit on BART', () => {
+  it('finds every bias by type (self and cross attention, FFN, layer norms) and trains only those', () => {
+    const model = tinyModel(10);
+    const biases = [...model.params].filter(([n]) => n.endsWith('.bias'));
+    const typed = biases.flatMap(([n, t]) => biasSlices(n, t.size));
+    expect(typed.length).toBe(biases.length);
+    // per decoder layer: q, k, v, out of self and cross attention (8), fc1, fc2, three layer norms
+    expect(typed.filter((s) => s.layer === 'dec.1').map((s) => s.type).sort()).toEqual(
+      ['attention-output', 'attention-output', 'intermediate', 'key', 'key', 'layernorm', 'layernorm', 'layernorm', 'output', 'query', 'query', 'value', 'value']);
+    const peft = new BartPeftModel(model, { encoder: [bitFit(bartBase(model, 'encoder'), { types: ['query', 'intermediate'] })] });
+    const names = peft.trainable().map((t) => t.name!);
+    expect(names.every((n) => /(q_proj|fc1)\.bias$/.test(n))).toBe(true);
+    expect(names.length).toBe(2 * config.encoderLayers + 3 * config.decoderLayers);
     model.dispose();
   });
 });

@@ -17,6 +17,8 @@ export interface BiasSlice { name: string; layer: string; type: BiasType; begin:
 
 /** The bias slices of one parameter, by HF key (GPT-2 and BERT; with or without the `transformer.`/`bert.` prefix). */
 export function biasSlices(name: string, size: number): BiasSlice[] {
+  const bart = /^model\.(encoder|decoder)\./.exec(name);
+  if (bart) return bartBiasSlices(name, size, bart[1] === 'encoder' ? 'enc' : 'dec');
   const m = /(?:^|\.)(?:h|layer)\.(\d+)\.(.+)$/.exec(name);
   const layer = m ? m[1] : /embeddings/.test(name) ? 'emb' : /pooler/.test(name) ? 'pooler' : 'final';
   const rest = m ? m[2] : name;
@@ -35,6 +37,26 @@ export function biasSlices(name: string, size: number): BiasSlice[] {
   if (/(ln_\d|ln_f|LayerNorm)\.bias$/.test(rest)) return one('layernorm');
   if (/pooler\.dense\.bias$/.test(name)) return one('pooler');
   return [];
+}
+
+/**
+ * BART's biases (`model.encoder.layers.0.self_attn.q_proj.bias`, …): the same types, cross-attention's q/k/v/out
+ * counted with self-attention's, layers labelled `enc.0` / `dec.0`.
+ */
+function bartBiasSlices(name: string, size: number, side: 'enc' | 'dec'): BiasSlice[] {
+  if (!name.endsWith('.bias')) return [];
+  const m = /\.layers\.(\d+)\.(.+)\.bias$/.exec(name);
+  const layer = m ? `${side}.${m[1]}` : `${side}.emb`;
+  const module = m ? m[2] : name.slice(0, -'.bias'.length);
+  const type: BiasType | null =
+    /(self_attn|encoder_attn)\.q_proj$/.test(module) ? 'query'
+      : /(self_attn|encoder_attn)\.k_proj$/.test(module) ? 'key'
+        : /(self_attn|encoder_attn)\.v_proj$/.test(module) ? 'value'
+          : /(self_attn|encoder_attn)\.out_proj$/.test(module) ? 'attention-output'
+            : module === 'fc1' ? 'intermediate'
+              : module === 'fc2' ? 'output'
+                : /(layer_norm|layernorm_embedding)$/.test(module) ? 'layernorm' : null;
+  return type ? [{ name, layer, type, begin: 0, size }] : [];
 }
 
 export interface BitFitConfig {
