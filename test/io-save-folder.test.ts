@@ -55,13 +55,15 @@ describe('folder saves are one unit', () => {
     const dir = join(parent, 'adapter');
     await save(dir, 2);
     writeFileSync(join(dir, 'NOTES.md'), 'mine');
-    writeFileSync(join(dir, 'adapter_config.json'), '{"stale": true}'); // replaced by the new save, not carried
     await save(dir, 5);
     expect(readdirSync(parent)).toEqual(['adapter']);
     expect(readFileSync(join(dir, 'NOTES.md'), 'utf8')).toBe('mine');
     expect(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')).num_virtual_tokens).toBe(5);
-    const loaded = await loadAdapter(dir, base);
-    expect(loaded.method.params.tensor('prompt_embeddings').shape).toEqual([5, 16]);
+    expect((await loadAdapter(dir, base)).method.params.tensor('prompt_embeddings').shape).toEqual([5, 16]);
+    // a BitFit adapter has no HF PEFT files: the prompt adapter's must not stay behind for `peft` to load
+    const settings = { virtualTokens: 0, hidden: 0, encoder: 'mlp' as const, seed: 1 };
+    await saveAdapter(dir, base, await buildMethod('bitfit', base, settings), { ...state(0), method: 'bitfit', settings }, null, 'CAUSAL_LM');
+    expect(readdirSync(dir).sort()).toEqual(['NOTES.md', 'training_state.json', 'training_state.safetensors']);
   });
 
   it('a save killed between its two renames leaves the old folder aside; the next load puts it back', async () => {

@@ -83,6 +83,9 @@ export class ConfigError extends Error {
 
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
 
+/** Sizes index tensors with 32-bit integers (WGSL has no 64-bit ones). */
+const MAX_SIZE = 2 ** 31 - 1;
+
 const GPT2_ACTIVATIONS = { gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', gelu: 'gelu_erf' } as const;
 const BERT_ACTIVATIONS = { gelu: 'gelu_erf', gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', relu: 'relu' } as const;
 const PROBLEM_TYPES: readonly ProblemType[] = ['single_label_classification', 'multi_label_classification', 'regression'];
@@ -106,6 +109,7 @@ export class Fields {
   size(key: string, fallback: number): number {
     const value = this.get(key) ?? fallback;
     if (!Number.isSafeInteger(value) || (value as number) < 1) this.fail(key, `must be a positive integer, found ${show(value)}`);
+    if ((value as number) > MAX_SIZE) this.fail(key, `${value} is beyond the largest size a tensor dimension can have (${MAX_SIZE})`);
     return value as number;
   }
 

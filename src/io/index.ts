@@ -7,4 +7,5 @@ export { halfToFloatBits, floatToHalfBits, bfloat16ToFloatBits, floatToBfloat16B
 export * from './config.js';
 export * from './config-presets.js';
 export * from './tokenizer.js';
+export * from './tokenizer-schema.js';
 export * from './wordpiece.js';

@@ -25,7 +25,13 @@ const firstLine = (error: unknown): string => (error as Error).message.split('\n
 export interface LoadSafetensorsOptions {
   /** Reject a float tensor holding NaN or ±Inf, naming it (default false: the file is returned as it is). */
   requireFinite?: boolean;
+  /** Read only these tensors (the rest of the file is not touched); a name not in the file is an error. */
+  names?: Iterable<string>;
+  /** Reject any tensor whose dtype is not a float one (adapters and training states hold only floats). */
+  floatsOnly?: boolean;
 }
+
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F64', 'F32', 'F16', 'BF16']);
 
 /** The largest read issued at once (Linux caps a single read at just under 2 GiB). */
 const READ_CHUNK = 1 << 30;
@@ -80,7 +86,13 @@ export async function loadSafetensors(path: string, options: LoadSafetensorsOpti
   const { file, header } = await openSafetensors(path);
   const tensors = new Map<string, SafetensorsTensor>();
   try {
+    const wanted = options.names ? new Set(options.names) : null;
+    for (const name of wanted ?? []) if (!header.tensors.has(name)) throw new SafetensorsError(path, `tensor ${JSON.stringify(name)}`, 'is not in the file');
     for (const [name, info] of header.tensors) {
+      if (options.floatsOnly && !FLOAT_DTYPES.has(info.dtype)) {
+        throw new SafetensorsError(path, `tensor ${JSON.stringify(name)}.dtype`, `${info.dtype} where a float tensor (${[...FLOAT_DTYPES].join(', ')}) is needed`);
+      }
+      if (wanted && !wanted.has(name)) continue;
       const [begin, end] = info.dataOffsets;
       const buffer = new ArrayBuffer(end - begin);
       await readExactly(file, new Uint8Array(buffer), header.dataStart + begin, path);

@@ -7,6 +7,7 @@
  * default), so GPT-2's decode(encode(text)) gives back `text` exactly.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { validateTokenizerJson } from './tokenizer-schema.js';
 
 /** A bad tokenizer file or input. The message is one line: `source: where: what`. */
 export class TokenizerError extends Error {
@@ -49,12 +50,8 @@ export class TextTokenizer {
     readonly tokenizerConfig: Readonly<Record<string, unknown>> = {},
     readonly source = 'tokenizer.json',
   ) {
-    if (typeof tokenizerJson !== 'object' || tokenizerJson === null || Array.isArray(tokenizerJson)) {
-      throw new TokenizerError(source, '(root)', 'must be a JSON object');
-    }
-    const model = (tokenizerJson as Record<string, unknown>).model;
-    if (typeof model !== 'object' || model === null) throw new TokenizerError(source, 'model', 'is missing');
-    const json = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...tokenizerJson };
+    validateTokenizerJson(tokenizerJson, source);
+    const json = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...(tokenizerJson as object) };
     const config = { ...tokenizerConfig, clean_up_tokenization_spaces: tokenizerConfig.clean_up_tokenization_spaces ?? false };
     try {
       this.hf = new HfTokenizer(json, config);

@@ -15,8 +15,8 @@ import { loadSafetensors, saveSafetensors } from '../io/node.js';
 import { recoverFolder, writeFolderAtomic } from '../io/atomic-folder.js';
 import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
-import type { MethodName } from '../peft/counts.js';
+import { AdapterError, exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
+import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
 import type { BaseModel, PeftMethod } from '../peft/method.js';
 import { buildMethod, type MethodSettings } from './methods.js';
 
@@ -30,6 +30,33 @@ export interface TrainingState {
   step: number;
   lr: number;
   metrics?: Record<string, number>;
+}
+
+/** A JSON file, parsed; unreadable or invalid JSON is an AdapterError naming the file. */
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new AdapterError(`${path}: file: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new AdapterError(`${path}: (root): is not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** The settings `buildMethod` reads, checked so that a corrupt state is an error naming the field, not a crash. */
+function checkSettings(settings: unknown, path: string): void {
+  const fail = (field: string, detail: string): never => { throw new AdapterError(`${path}: settings.${field}: ${detail}`); };
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail('(all)', 'must be an object');
+  const s = settings as Record<string, unknown>;
+  for (const field of ['virtualTokens', 'hidden'] as const) {
+    if (!Number.isSafeInteger(s[field]) || (s[field] as number) < 0 || (s[field] as number) > 1e6) fail(field, `must be a non-negative integer, found ${JSON.stringify(s[field])}`);
+  }
+  if (s.encoder !== 'lstm' && s.encoder !== 'mlp') fail('encoder', `must be "lstm" or "mlp", found ${JSON.stringify(s.encoder)}`);
+  if (!Number.isSafeInteger(s.seed)) fail('seed', `must be an integer, found ${JSON.stringify(s.seed)}`);
 }
 
 /** Every file a saved adapter folder may hold; a new save drops those of them it does not write. */
@@ -90,23 +117,28 @@ export async function loadAdapter(folder: string, base: BaseModel, options: { al
   method: PeftMethod; state: TrainingState | null; moments: Map<Tensor, { m: Float32Array; v: Float32Array }>; optimizerStep: number;
 }> {
   const dir = await recoverFolder(folder); // a save killed between its two renames left the old folder aside
-  const finite = { requireFinite: !options.allowNonfinite };
+  const finite = { requireFinite: !options.allowNonfinite, floatsOnly: true };
   const statePath = join(dir, 'training_state.json');
   if (existsSync(statePath)) {
-    const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainingState & { optimizerStep?: number };
-    if (state.format !== 'webpeft-training-state') throw new Error(`${statePath}: format: not a webpeft training state`);
+    const state = await readJson(statePath) as TrainingState & { optimizerStep?: number };
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new AdapterError(`${statePath}: (root): must be a JSON object`);
+    if (state.format !== 'webpeft-training-state') throw new AdapterError(`${statePath}: format: not a webpeft training state`);
+    if (!(METHOD_NAMES as readonly unknown[]).includes(state.method)) throw new AdapterError(`${statePath}: method: ${JSON.stringify(state.method)} is not one of ${METHOD_NAMES.join(', ')}`);
     const file = await loadSafetensors(join(dir, 'training_state.safetensors'), finite);
-    const method = await buildMethod(state.method, base, state.settings);
+    checkSettings(state.settings, statePath);
+    const method = await buildMethod(state.method, base, state.settings).catch((e: unknown) => {
+      throw new AdapterError(`${statePath}: settings: cannot build a '${state.method}' adapter from ${JSON.stringify(state.settings)} (${(e as Error).message.split('\n')[0]})`);
+    });
     const byKey = new Map<string, Tensor>();
     for (const [name, t] of method.params) byKey.set(`method.${name}`, t);
     for (const [name, t] of base.params) byKey.set(`base.${name}`, t);
     for (const [key, t] of file.tensors) {
       if (key.startsWith('adam_')) continue;
       const target = byKey.get(key);
-      if (!target) throw new Error(`${join(dir, 'training_state.safetensors')}: ${key}: no such tensor in a '${state.method}' adapter on this model`);
+      if (!target) throw new AdapterError(`${join(dir, 'training_state.safetensors')}: ${key}: no such tensor in a '${state.method}' adapter on this model`);
       const params = key.startsWith('method.') ? method.params : base.params;
       const name = key.replace(/^(method|base)\./, '');
-      if (target.size !== t.data.length) throw new Error(`${join(dir, 'training_state.safetensors')}: ${key}: ${t.data.length} values, expected ${target.size}`);
+      if (target.size !== t.data.length) throw new AdapterError(`${join(dir, 'training_state.safetensors')}: ${key}: ${t.data.length} values, expected ${target.size}`);
       params.assign(name, t.data as Float32Array);
     }
     const moments = new Map<Tensor, { m: Float32Array; v: Float32Array }>();
@@ -119,9 +151,8 @@ export async function loadAdapter(folder: string, base: BaseModel, options: { al
     return { method, state, moments, optimizerStep: state.optimizerStep ?? 0 };
   }
   const cfgPath = join(dir, 'adapter_config.json');
-  if (!existsSync(cfgPath)) throw new Error(`${dir}: no adapter_config.json or training_state.json`);
-  let config: unknown;
-  try { config = JSON.parse(await readFile(cfgPath, 'utf8')); } catch (e) { throw new Error(`${cfgPath}: ${(e as Error).message}`); }
+  if (!existsSync(cfgPath)) throw new AdapterError(`${dir}: no adapter_config.json or training_state.json`);
+  const config = await readJson(cfgPath);
   const file = await loadSafetensors(join(dir, 'adapter_model.safetensors'), finite);
   const method = importHfAdapter(base, config, file, { config: cfgPath, weights: join(dir, 'adapter_model.safetensors') });
   return { method, state: null, moments: new Map(), optimizerStep: 0 };

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { Backend } from '../autograd/backend.js';
 import type { FloatDType } from '../autograd/dtype.js';
 import { loadConfig, loadSafetensors, loadTokenizer } from '../io/node.js';
+import type { ModelConfig } from '../io/config.js';
+import { CheckpointError } from '../models/checkpoint.js';
 import { TokenizerError, type TextTokenizer } from '../io/tokenizer.js';
 import { packageRoot } from '../data/load.js';
 import { Bert, type BertHead } from '../models/bert.js';
@@ -36,9 +38,21 @@ export interface LoadModelOptions {
   allowNonfinite?: boolean;
 }
 
-/** The weights and the tokenizer of a folder; a tokenizer whose ids reach past the model's vocabulary is an error. */
-async function loadWeightsAndTokenizer(dir: string, vocabSize: number, o: LoadModelOptions) {
+/**
+ * The weights and the tokenizer of a folder. Checked before any model is built: config.json's layer count against
+ * the layers the checkpoint holds (a huge `n_layer` would otherwise build that many layers), and the tokenizer's
+ * ids against the model's vocabulary.
+ */
+async function loadWeightsAndTokenizer(dir: string, config: ModelConfig, o: LoadModelOptions) {
   const weights = await loadSafetensors(join(dir, 'model.safetensors'), { requireFinite: !o.allowNonfinite });
+  const [field, layers] = config.modelType === 'gpt2' ? ['n_layer', config.nLayer] : ['num_hidden_layers', config.numHiddenLayers];
+  let held = 0;
+  for (const key of weights.tensors.keys()) {
+    const layer = /(?:^|\.)(?:h|layer)\.(\d+)\./.exec(key);
+    if (layer) held = Math.max(held, Number(layer[1]) + 1);
+  }
+  if (layers > held) throw new CheckpointError(`${join(dir, 'config.json')}: ${field}: ${layers} layers, but ${join(dir, 'model.safetensors')} holds ${held}`);
+  const vocabSize = config.vocabSize;
   const tokenizer = await loadTokenizer(dir);
   if (tokenizer.vocabSize > vocabSize) {
     throw new TokenizerError(tokenizer.source, 'model.vocab', `has ids up to ${tokenizer.vocabSize - 1}, but ${join(dir, 'config.json')} vocab_size is ${vocabSize}`);
@@ -50,7 +64,7 @@ export async function loadGpt2(nameOrPath: string, o: LoadModelOptions): Promise
   const dir = modelDir(nameOrPath);
   const config = await loadConfig(dir);
   if (config.modelType !== 'gpt2') throw new Error(`${join(dir, 'config.json')}: model_type: '${config.modelType}', a GPT-2 model is needed here`);
-  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config.vocabSize, o);
+  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config, o);
   const model = Gpt2.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', seed: o.seed });
   return { model, tokenizer, dir };
 }
@@ -63,7 +77,7 @@ export async function loadBert(nameOrPath: string, o: LoadModelOptions): Promise
   const config = o.numLabels
     ? { ...loaded, numLabels: o.numLabels, id2label: labels(o.numLabels), label2id: Object.fromEntries(Object.entries(labels(o.numLabels)).map(([i, l]) => [l, Number(i)])) }
     : loaded;
-  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config.vocabSize, o);
+  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config, o);
   const model = Bert.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', head: o.head ?? 'base', seed: o.seed });
   return { model, tokenizer, dir };
 }
