@@ -14,21 +14,12 @@ import { loadSafetensors, saveSafetensors } from '../io/node.js';
 import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
-import type { MethodName } from '../peft/counts.js';
 import type { BaseModel, PeftMethod } from '../peft/method.js';
-import { buildMethod, type MethodSettings } from './methods.js';
+import { buildMethod } from './methods.js';
+import { parseTrainingState, TrainingStateError, type TrainingState } from './training-state.js';
+import { checkBaseShape, checkBaseWeights } from './base-check.js';
 
-export interface TrainingState {
-  format: 'webpeft-training-state';
-  version: 1;
-  method: MethodName;
-  settings: MethodSettings;
-  task: string;
-  model: string;
-  step: number;
-  lr: number;
-  metrics?: Record<string, number>;
-}
+export type { TrainingState } from './training-state.js';
 
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
@@ -68,44 +59,61 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
     }
   }
   await saveSafetensors(join(dir, 'training_state.safetensors'), tensors, { format: 'webpeft-training-state' });
-  await writeJsonAtomic(join(dir, 'training_state.json'), { ...state, optimizerStep: opt?.step_ ?? 0 });
+  await writeJsonAtomic(join(dir, 'training_state.json'), { ...state, optimizerStep: opt?.step_ ?? state.optimizerStep });
   written.push('training_state.json', 'training_state.safetensors');
   return written;
 }
 
+/** The folder's training_state.json, validated; null when the folder has none (an HF PEFT adapter). */
+export async function readTrainingState(dir: string): Promise<TrainingState | null> {
+  const statePath = join(dir, 'training_state.json');
+  if (!existsSync(statePath)) return null;
+  let json: unknown;
+  try { json = JSON.parse(await readFile(statePath, 'utf8')); } catch (e) { throw new TrainingStateError(`${statePath}: ${(e as Error).message}`); }
+  return parseTrainingState(json, statePath);
+}
+
 /**
  * Rebuilds a method from a folder: the resumable state when present (exact, encoders included), else the HF
- * PEFT adapter. Returns the saved AdamW moments by tensor for `AdamW.importState`.
+ * PEFT adapter. Returns the saved AdamW moments by tensor for `AdamW.importState`. The state must fit `base`
+ * (family, sizes, frozen weights) and hold exactly the tensors the method owns and trains, each named when
+ * missing, extra or of the wrong size.
  */
 export async function loadAdapter(dir: string, base: BaseModel): Promise<{
   method: PeftMethod; state: TrainingState | null; moments: Map<Tensor, { m: Float32Array; v: Float32Array }>; optimizerStep: number;
 }> {
   const statePath = join(dir, 'training_state.json');
-  if (existsSync(statePath)) {
-    const state = JSON.parse(await readFile(statePath, 'utf8')) as TrainingState & { optimizerStep?: number };
-    if (state.format !== 'webpeft-training-state') throw new Error(`${statePath}: format: not a webpeft training state`);
-    const file = await loadSafetensors(join(dir, 'training_state.safetensors'));
+  const state = await readTrainingState(dir);
+  if (state) {
+    checkBaseShape(state.base, base, statePath);
+    const weightsPath = join(dir, 'training_state.safetensors');
+    const file = await loadSafetensors(weightsPath);
     const method = await buildMethod(state.method, base, state.settings);
-    const byKey = new Map<string, Tensor>();
-    for (const [name, t] of method.params) byKey.set(`method.${name}`, t);
-    for (const [name, t] of base.params) byKey.set(`base.${name}`, t);
+    await checkBaseWeights(state.base, base, method, statePath);
+    // every tensor the method owns and every base tensor it trains, by saved key
+    const expected = new Map<string, { params: typeof base.params; name: string; t: Tensor }>();
+    for (const [name, t] of method.params) expected.set(`method.${name}`, { params: method.params, name, t });
+    for (const [name, t] of base.params) if (method.trainsBase?.(name)) expected.set(`base.${name}`, { params: base.params, name, t });
+    const bad = (key: string, why: string): never => { throw new TrainingStateError(`${weightsPath}: ${key}: ${why}`); };
     for (const [key, t] of file.tensors) {
-      if (key.startsWith('adam_')) continue;
-      const target = byKey.get(key);
-      if (!target) throw new Error(`${join(dir, 'training_state.safetensors')}: ${key}: no such tensor in a '${state.method}' adapter on this model`);
-      const params = key.startsWith('method.') ? method.params : base.params;
-      const name = key.replace(/^(method|base)\./, '');
-      if (target.size !== t.data.length) throw new Error(`${join(dir, 'training_state.safetensors')}: ${key}: ${t.data.length} values, expected ${target.size}`);
-      params.assign(name, t.data as Float32Array);
+      const moment = /^adam_[mv]\.(.*)$/.exec(key);
+      const target = expected.get(moment ? moment[1] : key);
+      if (!target) bad(key, `not a tensor of a '${state.method}' adapter on this model (extra tensor)`);
+      if (t.data.length !== target!.t.size) bad(key, `${t.data.length} values, expected ${target!.t.size}`);
     }
+    for (const key of expected.keys()) {
+      if (!file.tensors.has(key)) bad(key, 'missing (a resumed run would start it from its initial value)');
+      if (file.tensors.has(`adam_m.${key}`) !== file.tensors.has(`adam_v.${key}`)) {
+        bad(file.tensors.has(`adam_m.${key}`) ? `adam_v.${key}` : `adam_m.${key}`, 'missing (AdamW moments come in pairs)');
+      }
+    }
+    for (const [key, { params, name }] of expected) params.assign(name, file.tensors.get(key)!.data as Float32Array);
     const moments = new Map<Tensor, { m: Float32Array; v: Float32Array }>();
-    for (const [key] of file.tensors) {
-      if (key.startsWith('adam_') || !file.tensors.has(`adam_m.${key}`)) continue;
-      const params = key.startsWith('method.') ? method.params : base.params;
-      const t = params.tensor(key.replace(/^(method|base)\./, ''));
-      moments.set(t, { m: file.tensors.get(`adam_m.${key}`)!.data as Float32Array, v: file.tensors.get(`adam_v.${key}`)!.data as Float32Array });
+    for (const [key, { t }] of expected) {
+      const m = file.tensors.get(`adam_m.${key}`);
+      if (m) moments.set(t, { m: m.data as Float32Array, v: file.tensors.get(`adam_v.${key}`)!.data as Float32Array });
     }
-    return { method, state, moments, optimizerStep: state.optimizerStep ?? 0 };
+    return { method, state, moments, optimizerStep: state.optimizerStep };
   }
   const cfgPath = join(dir, 'adapter_config.json');
   if (!existsSync(cfgPath)) throw new Error(`${dir}: no adapter_config.json or training_state.json`);
