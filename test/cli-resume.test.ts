@@ -103,3 +103,24 @@ describe('numeric flags are checked for type and range', () => {
     });
   }
 });
+
+describe('non-finite training and the position limit, from the command line', () => {
+  it('a run that diverges stops at the step, and --detect-anomaly names the op', async () => {
+    const argv = ['train', ...common, '--method', 'full', '--lr', '1e30', '--steps', '6', '--out', join(work, 'diverged')];
+    const plain = await run(...argv);
+    oneLine(plain);
+    expect(plain.err).toMatch(/step 1: the loss is NaN; training stopped .* run with --detect-anomaly/);
+    const anomaly = await run(...argv, '--detect-anomaly');
+    oneLine(anomaly);
+    expect(anomaly.err).toMatch(/step 1: forward of \w+ \(inputs .*\) produced (NaN|-?Infinity) at element \d+ .* the first non-finite value/);
+  });
+
+  it('generate keeps and prints what it made before reaching n_positions, and says so', async () => {
+    const prompt = 'a '.repeat(90);
+    const r = await run('generate', '--model', gptDir, '--prompt', prompt, '--max-new-tokens', '30');
+    oneLine(r);
+    expect(r.out.startsWith(prompt.trimEnd())).toBe(true);
+    expect(r.out.length).toBeGreaterThan(prompt.length);
+    expect(r.err).toMatch(/stopped after \d+ of 30 new tokens: gpt2: positions: .* past n_positions 96/);
+  });
+});

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/autograd/create.js';
 import { add, log, mul, sqrt, sum } from '../src/autograd/functions.js';
 import { NonFiniteError, trainLoop } from '../src/train/trainer.js';
+import { withAnomalyDetection } from '../src/autograd/anomaly.js';
 
 const param = (values: number[], name: string) => tensor(values, [values.length], { requiresGrad: true, name });
 const batch = { ids: [], attentionMask: [], labels: [], shape: [0, 0], labelShape: [0] } as never;
@@ -35,5 +36,27 @@ describe('non-finite values stop training', () => {
     expect(err).toBeInstanceOf(NonFiniteError);
     expect((err as NonFiniteError).message).toMatch(/^step 0: the gradient of b is not finite \(Σg² = Infinity\); training stopped/);
     expect((err as NonFiniteError).what).toBe('b');
+  });
+
+  it('--detect-anomaly names the op whose backward first made the Inf', async () => {
+    const b = param([0, 4], 'b');
+    const c = param([1, 1], 'c');
+    const err = await withAnomalyDetection(() => trainLoop({
+      trainable: [b, c], batch: () => batch, config: { steps: 3, lr: 0.1, warmup: 0 },
+      loss: () => sum(mul(sqrt(b), c)),
+    })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NonFiniteError);
+    // sqrt's backward is g / (2√b): the div inside it is where ∞ first appears
+    expect((err as Error).message).toMatch(/^step 0: backward of sqrt: forward of div \(inputs \[2\], \[2\]\) produced Infinity at element 0/);
+  });
+
+  it('--detect-anomaly names the op whose forward first made the NaN', async () => {
+    const a = param([1, 2], 'a');
+    const err = await withAnomalyDetection(() => trainLoop({
+      trainable: [a], batch: () => batch, config: { steps: 3, lr: 0.1, warmup: 0 },
+      loss: () => sum(mul(log(mul(a, tensor([-1], [1]))), a)),
+    })).catch((e: unknown) => e);
+    expect((err as NonFiniteError).what).toBe('forward of log (inputs [2])');
+    expect((err as Error).message).toMatch(/^step 0: forward of log \(inputs \[2\]\) produced NaN at element 0/);
   });
 });

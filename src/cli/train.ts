@@ -10,9 +10,11 @@ import { buildMethod, DEFAULT_LR, type MethodSettings } from '../train/methods.j
 import { loadBert, loadGpt2 } from '../train/model-dir.js';
 import { loadAdapter, readTrainingState, saveAdapter } from '../train/adapter-dir.js';
 import { baseSignature } from '../train/base-check.js';
-import { trainLoop, warmupSteps } from '../train/trainer.js';
+import { TrainingInterruptedError, trainLoop, warmupSteps } from '../train/trainer.js';
+import type { AdamW } from '../autograd/optim.js';
 import { resumeConflicts, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION } from '../train/training-state.js';
 import { intFlag, optionalInt, optionalReal } from './flags.js';
+import { withAnomalyDetection } from '../autograd/anomaly.js';
 import { COMPARE_DEFAULTS } from './compare.js';
 import { Progress } from './table.js';
 
@@ -20,12 +22,15 @@ const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CL
 
 export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')} --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--stop-after K] [--lr X] [--batch-size N]
-               [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S]
+               [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--save-every K]
+               [--detect-anomaly]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
   family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step, schedule).
   --steps is the whole run (the schedule decays over it); --stop-after K saves after step K, and
   --resume DIR continues that run to its end exactly as if it had never stopped (settings come from DIR;
-  a flag that contradicts them is an error).`;
+  a flag that contradicts them is an error). --save-every K checkpoints into --out every K steps; if a step
+  fails (a lost GPU), the message names the last checkpoint and how to resume it on the CPU. Training stops at the first NaN/Inf loss or gradient, naming the
+  step and tensor; --detect-anomaly (CPU) names the op that first produced it.`;
 
 export const evalHelp = `webpeft eval --task ${TASK_NAMES.join('|')} --adapter DIR [--model NAME|DIR] [--backend cpu|webgpu] [--eval-limit N]
   Evaluates a saved adapter (HF PEFT folder or webpeft training state) on the validation and test splits.`;
@@ -54,7 +59,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     ...commonOptions, method: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, steps: { type: 'string' },
     'stop-after': { type: 'string' }, lr: { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
-    encoder: { type: 'string' },
+    encoder: { type: 'string' }, 'detect-anomaly': { type: 'boolean' }, 'save-every': { type: 'string' },
   } });
   if (v.help) { console.log(trainHelp); return 0; }
   if (!v.out) throw new Error('--out DIR is required (where the adapter is saved)');
@@ -66,6 +71,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     hidden: optionalInt(v.hidden, '--hidden', 0), encoder: v.encoder,
   };
   const stopAfter = optionalInt(v['stop-after'], '--stop-after', 1);
+  const saveEvery = optionalInt(v['save-every'], '--save-every', 1);
   const evalLimit = evalLimitOf(v['eval-limit']);
   if (asked.method !== undefined && !METHOD_NAMES.includes(asked.method as MethodName)) {
     throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}, got '${asked.method}'`);
@@ -106,23 +112,37 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const c = peft.counts();
     console.log(`${methodName} on ${s.modelName} (${s.backend.name}): ${c.trainable.toLocaleString('en-US')} trainable (${c.percent.toPrecision(3)} %), steps ${startStep}…${stopAt - 1} of ${schedule.totalSteps}`);
     const bar = new Progress('train', stopAt - startStep);
-    const r = await trainLoop({
-      trainable: peft.trainable(), batch: (step) => task.batch(step), loss: (b, step) => task.loss(peft, b, step),
-      afterBackward: () => peft.maskGradients(), config: { ...config, warmup: schedule.warmup }, stopAt,
-      onStep: (log) => bar.tick(log.step + 1 - startStep, `loss ${log.loss.toFixed(3)}`),
-      ...(resumed ? { resume: { step: startStep, optimizerStep: resumed.optimizerStep, moments: resumed.moments } } : {}),
-    });
+    if (v['detect-anomaly'] && s.backend.name !== 'cpu') throw new Error('--detect-anomaly reads every op\'s output back: use it with --backend cpu');
+    const run = v['detect-anomaly'] ? withAnomalyDetection : <T>(fn: () => Promise<T>) => fn();
+    const out = resolve(v.out);
+    const signature = await baseSignature(base, method);
+    const save = (stepsDone: number, optimizer: AdamW, metrics?: Record<string, number>) => saveAdapter(out, base, method, {
+      format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: methodName, settings, task: s.task, model: saved?.model ?? s.modelName,
+      step: stepsDone, optimizerStep: optimizer.step_, schedule, data, base: signature, ...(metrics ? { metrics } : {}),
+    }, optimizer, TASK_TYPE[s.task]);
+    let r: Awaited<ReturnType<typeof trainLoop>>;
+    try {
+      r = await run(() => trainLoop({
+        trainable: peft.trainable(), batch: (step) => task.batch(step), loss: (b, step) => task.loss(peft, b, step),
+        afterBackward: () => peft.maskGradients(), config: { ...config, warmup: schedule.warmup }, stopAt,
+        onStep: (log) => bar.tick(log.step + 1 - startStep, `loss ${log.loss.toFixed(3)}`),
+        ...(resumed ? { resume: { step: startStep, optimizerStep: resumed.optimizerStep, moments: resumed.moments } } : {}),
+        ...(saveEvery ? { checkpoint: { every: saveEvery, save: async (k: number, o: AdamW) => { await save(k, o); } } } : {}),
+      }));
+    } catch (e) {
+      if (!(e instanceof TrainingInterruptedError)) throw e;
+      const where = e.lastSaved === null ? 'no checkpoint was saved yet'
+        : e.lastSaved === startStep && saved ? `${v.resume} (step ${e.lastSaved}) is untouched`
+          : `the checkpoint of step ${e.lastSaved} in ${out} is intact`;
+      const resumeFrom = e.lastSaved === null ? null : e.lastSaved === startStep && saved ? v.resume : out;
+      throw new Error(`${e.message}; ${where}${resumeFrom ? ` — continue with: webpeft train --resume ${resumeFrom} --backend cpu --out DIR` : ''}`);
+    }
     bar.done();
     const validation = await task.evaluate(peft, 'validation');
     const first = r.losses.slice(0, 5).reduce((a, b) => a + b, 0) / Math.min(5, r.losses.length);
     const last = r.losses.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, r.losses.length);
     console.log(`loss ${first.toFixed(3)} → ${last.toFixed(3)} in ${r.seconds.toFixed(1)} s; validation ${s.info.metric} ${validation.metric.toFixed(4)}`);
-    const out = resolve(v.out);
-    const files = await saveAdapter(out, base, method, {
-      format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: methodName, settings, task: s.task, model: saved?.model ?? s.modelName,
-      step: stopAt, optimizerStep: r.optimizer.step_, schedule, data, base: await baseSignature(base, method),
-      metrics: { [`validation ${s.info.metric}`]: validation.metric, ...validation.extra },
-    }, r.optimizer, TASK_TYPE[s.task]);
+    const files = await save(stopAt, r.optimizer, { [`validation ${s.info.metric}`]: validation.metric, ...validation.extra });
     const tmp = join(out, `losses.json.${process.pid}.tmp`);
     await writeFile(tmp, JSON.stringify(r.losses));
     await rename(tmp, join(out, 'losses.json'));

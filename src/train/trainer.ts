@@ -13,6 +13,7 @@ import type { FloatDType } from '../autograd/dtype.js';
 import { AdamW, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
 import { add, concat, div, minimum, mul, reshape, scalarLike, sqrt, square, sum } from '../autograd/functions.js';
 import { noGrad } from '../autograd/op.js';
+import { AnomalyError } from '../autograd/anomaly.js';
 import { backward } from '../autograd/tape.js';
 import { keep, tidy, type Tensor } from '../autograd/tensor.js';
 import type { Batch } from '../data/datasets.js';
@@ -47,6 +48,16 @@ export interface TrainJob {
   resume?: { step: number; optimizerStep: number; moments: Map<Tensor, { m: ArrayLike<number>; v: ArrayLike<number> }> };
   /** Stop before this step (a checkpoint to resume from later); default config.steps. */
   stopAt?: number;
+  /** Save the run every `every` steps (steps done, the optimizer); a step that then fails names the last save. */
+  checkpoint?: { every: number; save: (stepsDone: number, optimizer: AdamW) => Promise<void> };
+}
+
+/** A step failed (a lost device, …) after checkpoints were being written: the step, the last saved step, the cause. */
+export class TrainingInterruptedError extends Error {
+  override name = 'TrainingInterruptedError';
+  constructor(readonly step: number, readonly lastSaved: number | null, readonly failure: Error) {
+    super(`step ${step}: ${failure.message}`);
+  }
 }
 
 /** Training met a NaN or ±Inf: the step and what held it (the loss, or the gradient of a named tensor). */
@@ -67,13 +78,35 @@ export async function trainLoop(job: TrainJob): Promise<TrainResult> {
   const start = performance.now();
   const first = job.resume?.step ?? 0;
   const stopAt = Math.min(job.stopAt ?? c.steps, c.steps);
+  let lastSaved: number | null = job.resume ? first : null;
   for (let step = first; step < stopAt; step++) {
+    try {
+      await runStep(step);
+    } catch (e) {
+      if (!job.checkpoint || e instanceof NonFiniteError) throw e;
+      throw new TrainingInterruptedError(step, lastSaved, e as Error);
+    }
+    if (job.checkpoint && (step + 1) % job.checkpoint.every === 0 && step + 1 < stopAt) {
+      await job.checkpoint.save(step + 1, opt);
+      lastSaved = step + 1;
+    }
+  }
+  return { losses, seconds: (performance.now() - start) / 1000, optimizer: opt };
+
+  async function runStep(step: number): Promise<void> {
     const batch = job.batch(step);
-    const loss = tidy(() => {
-      const l = job.loss(batch, step);
-      backward(l);
-      return keep(l.detach());
-    });
+    let loss: Tensor;
+    try {
+      loss = tidy(() => {
+        const l = job.loss(batch, step);
+        backward(l);
+        return keep(l.detach());
+      });
+    } catch (e) {
+      opt.zeroGrad();
+      if (e instanceof AnomalyError) throw new NonFiniteError(step, e.where, `step ${step}: ${e.message}`);
+      throw e;
+    }
     job.afterBackward?.();
     // one readback per step, after the update is queued: [loss, Σg² of each trainable tensor]
     const probe = clipAndProbe(job.trainable, loss, c.clip ?? 1);
@@ -95,7 +128,6 @@ export async function trainLoop(job: TrainJob): Promise<TrainResult> {
     losses.push(value);
     job.onStep?.({ step, loss: value, lr: c.lr * opt.lrScale, seconds: (performance.now() - start) / 1000 });
   }
-  return { losses, seconds: (performance.now() - start) / 1000, optimizer: opt };
 }
 
 /** Warm-up steps of a run: `warmup`, default 6 % of all its steps. */
