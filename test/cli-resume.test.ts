@@ -4,7 +4,7 @@
  * a corrupt training state, an adapter for another base and a bad numeric flag are each one line naming
  * what is wrong, with exit code 1.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,7 +72,7 @@ describe('train --stop-after k, then --resume, equals one uninterrupted run', ()
 
 describe('an adapter refuses the wrong base', () => {
   it('a BERT adapter on GPT-2 names both models', async () => {
-    const r = await run('eval', '--task', 'subject', '--adapter', join(work, 'whole'), '--model', gptDir, '--eval-limit', '4');
+    const r = await run('generate', '--prompt', 'Hello', '--adapter', join(work, 'whole'), '--model', gptDir);
     oneLine(r);
     expect(r.err).toMatch(/the adapter was trained on bert \(2 layers, width 16, 2 heads, vocab \d+\), this model is gpt2 \(.*\) \(family.*differ\)/);
   });
@@ -82,6 +82,24 @@ describe('an adapter refuses the wrong base', () => {
     const r = await run('eval', '--task', 'spam', '--adapter', join(work, 'whole'), '--model', other, '--eval-limit', '4');
     oneLine(r);
     expect(r.err).toMatch(/trained on base weights [0-9a-f]{16}, this model's are [0-9a-f]{16}/);
+  });
+});
+
+describe('an adapter is evaluated on what it was trained for', () => {
+  it('eval refuses another --task than the saved one', async () => {
+    const r = await run('eval', '--task', 'tokens', '--adapter', join(work, 'whole'), '--model', bertDir, '--eval-limit', '4');
+    oneLine(r);
+    expect(r.err).toMatch(/--task tokens is not the task the adapter in .* was trained for \(spam\)/);
+  });
+
+  it('an HF adapter naming another base_model_name_or_path loads (the shapes fit) with a note naming both', async () => {
+    const hfOnly = join(work, 'hf-only');
+    mkdirSync(hfOnly);
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) copyFileSync(join(work, 'whole', f), join(hfOnly, f));
+    const other = await tinyBertDir(7);
+    const r = await run('eval', '--task', 'spam', '--adapter', hfOnly, '--model', other, '--max-length', '24', '--eval-limit', '4');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/note: .*adapter_config.json: base_model_name_or_path '.*webpeft-bert-\w+' is not '.*webpeft-bert-\w+' \(the shapes fit/);
   });
 });
 

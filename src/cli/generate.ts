@@ -33,8 +33,9 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const backend = await selectBackend(v.backend as BackendName);
   try {
     const { model, tokenizer } = await loadGpt2(v.model, { backend });
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model))).method] : [];
-    const peft = new PeftModel(model, methods);
+    const loaded = v.adapter ? await loadAdapter(v.adapter, baseOf(model), v.model) : null;
+    for (const note of loaded?.notes ?? []) console.error(`webpeft generate: note: ${note}`);
+    const peft = new PeftModel(model, loaded ? [loaded.method] : []);
     const eos = tokenizer.specialTokenId('eos') ?? model.config.eosTokenId ?? undefined;
     const prompts = v.prompt.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
     const out = await generateWith(peft, prompts, {

@@ -158,11 +158,17 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' } } });
   if (v.help) { console.log(evalHelp); return 0; }
   const evalLimit = evalLimitOf(v['eval-limit']);
-  const maxLength = intFlag(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8);
-  const s = await setUp(v, intFlag(v.seed, '--seed', COMPARE_DEFAULTS.seed, 0));
+  const state = v.adapter ? await readTrainingState(v.adapter) : null;
+  if (state && v.task !== undefined && v.task !== state.task) {
+    throw new Error(`--task ${v.task} is not the task the adapter in ${v.adapter} was trained for (${state.task})`);
+  }
+  const maxLength = intFlag(v['max-length'], '--max-length', state?.data.maxLength ?? COMPARE_DEFAULTS.maxLength, 8);
+  const s = await setUp({ ...v, task: v.task ?? state?.task }, intFlag(v.seed, '--seed', COMPARE_DEFAULTS.seed, 0));
   try {
     const base = baseOf(s.model);
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, base)).method] : [];
+    const loaded = v.adapter ? await loadAdapter(v.adapter, base, s.modelName) : null;
+    for (const note of loaded?.notes ?? []) console.error(`webpeft eval: note: ${note}`);
+    const methods = loaded ? [loaded.method] : [];
     const peft = new PeftModel(s.model, methods);
     const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength, seed: s.seed, evalLimit });
     for (const split of ['validation', 'test'] as const) {

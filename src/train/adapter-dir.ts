@@ -9,7 +9,7 @@
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/node.js';
 import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
@@ -79,8 +79,10 @@ export async function readTrainingState(dir: string): Promise<TrainingState | nu
  * (family, sizes, frozen weights) and hold exactly the tensors the method owns and trains, each named when
  * missing, extra or of the wrong size.
  */
-export async function loadAdapter(dir: string, base: BaseModel): Promise<{
+export async function loadAdapter(dir: string, base: BaseModel, modelName?: string): Promise<{
   method: PeftMethod; state: TrainingState | null; moments: Map<Tensor, { m: Float32Array; v: Float32Array }>; optimizerStep: number;
+  /** Things worth a line on stderr that do not stop the load (an HF adapter naming another base model). */
+  notes: string[];
 }> {
   const statePath = join(dir, 'training_state.json');
   const state = await readTrainingState(dir);
@@ -113,7 +115,7 @@ export async function loadAdapter(dir: string, base: BaseModel): Promise<{
       const m = file.tensors.get(`adam_m.${key}`);
       if (m) moments.set(t, { m: m.data as Float32Array, v: file.tensors.get(`adam_v.${key}`)!.data as Float32Array });
     }
-    return { method, state, moments, optimizerStep: state.optimizerStep };
+    return { method, state, moments, optimizerStep: state.optimizerStep, notes: [] };
   }
   const cfgPath = join(dir, 'adapter_config.json');
   if (!existsSync(cfgPath)) throw new Error(`${dir}: no adapter_config.json or training_state.json`);
@@ -121,5 +123,9 @@ export async function loadAdapter(dir: string, base: BaseModel): Promise<{
   try { config = JSON.parse(await readFile(cfgPath, 'utf8')); } catch (e) { throw new Error(`${cfgPath}: ${(e as Error).message}`); }
   const file = await loadSafetensors(join(dir, 'adapter_model.safetensors'));
   const method = importHfAdapter(base, config, file, { config: cfgPath, weights: join(dir, 'adapter_model.safetensors') });
-  return { method, state: null, moments: new Map(), optimizerStep: 0 };
+  // HF files carry no weights fingerprint: the shapes were checked; the name is compared where both are known
+  const named = (config as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+  const notes = typeof named === 'string' && modelName && basename(named).toLowerCase() !== basename(modelName).toLowerCase()
+    ? [`${cfgPath}: base_model_name_or_path '${named}' is not '${modelName}' (the shapes fit, so it loads; is it the model it was trained on?)`] : [];
+  return { method, state: null, moments: new Map(), optimizerStep: 0, notes };
 }
