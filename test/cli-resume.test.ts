@@ -70,6 +70,21 @@ describe('train --stop-after k, then --resume, equals one uninterrupted run', ()
   });
 });
 
+describe('a training state from before exact resume (version 1)', () => {
+  it('eval falls back to the HF PEFT files with a note; --resume refuses it, naming the field', async () => {
+    const dir = join(work, 'v1');
+    expect((await run('train', ...common, ...fresh, '--stop-after', '1', '--out', dir)).code).toBe(0);
+    const file = join(dir, 'training_state.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version: 1 }));
+    const e = await run('eval', '--task', 'spam', '--adapter', dir, '--model', bertDir, '--max-length', '24', '--eval-limit', '4');
+    expect(e.code, e.err).toBe(0);
+    expect(e.err).toMatch(/note: .*training_state.json: version: 1 is not 2 .*; loading the HF PEFT files instead/);
+    const r = await run('train', '--resume', dir, '--model', bertDir, '--out', join(work, 'x'));
+    oneLine(r);
+    expect(r.err).toMatch(/training_state.json: version: 1 is not 2/);
+  });
+});
+
 describe('an adapter refuses the wrong base', () => {
   it('a BERT adapter on GPT-2 names both models', async () => {
     const r = await run('generate', '--prompt', 'Hello', '--adapter', join(work, 'whole'), '--model', gptDir);

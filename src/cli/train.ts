@@ -158,7 +158,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' } } });
   if (v.help) { console.log(evalHelp); return 0; }
   const evalLimit = evalLimitOf(v['eval-limit']);
-  const state = v.adapter ? await readTrainingState(v.adapter) : null;
+  // the saved task and length, when the state is readable (loadAdapter reports a bad one, or falls back to HF files)
+  const state = v.adapter ? await readTrainingState(v.adapter).catch(() => null) : null;
   if (state && v.task !== undefined && v.task !== state.task) {
     throw new Error(`--task ${v.task} is not the task the adapter in ${v.adapter} was trained for (${state.task})`);
   }

@@ -85,7 +85,14 @@ export async function loadAdapter(dir: string, base: BaseModel, modelName?: stri
   notes: string[];
 }> {
   const statePath = join(dir, 'training_state.json');
-  const state = await readTrainingState(dir);
+  const cfgPath = join(dir, 'adapter_config.json');
+  const notes: string[] = [];
+  const state = await readTrainingState(dir).catch((e: unknown) => {
+    // a state from before exact resume: the HF PEFT files beside it still hold the adapter
+    if (!(e instanceof TrainingStateError && e.field === 'version' && existsSync(cfgPath))) throw e;
+    notes.push(`${e.message}; loading the HF PEFT files instead`);
+    return null;
+  });
   if (state) {
     checkBaseShape(state.base, base, statePath);
     const weightsPath = join(dir, 'training_state.safetensors');
@@ -117,7 +124,6 @@ export async function loadAdapter(dir: string, base: BaseModel, modelName?: stri
     }
     return { method, state, moments, optimizerStep: state.optimizerStep, notes: [] };
   }
-  const cfgPath = join(dir, 'adapter_config.json');
   if (!existsSync(cfgPath)) throw new Error(`${dir}: no adapter_config.json or training_state.json`);
   let config: unknown;
   try { config = JSON.parse(await readFile(cfgPath, 'utf8')); } catch (e) { throw new Error(`${cfgPath}: ${(e as Error).message}`); }
@@ -125,7 +131,8 @@ export async function loadAdapter(dir: string, base: BaseModel, modelName?: stri
   const method = importHfAdapter(base, config, file, { config: cfgPath, weights: join(dir, 'adapter_model.safetensors') });
   // HF files carry no weights fingerprint: the shapes were checked; the name is compared where both are known
   const named = (config as { base_model_name_or_path?: unknown }).base_model_name_or_path;
-  const notes = typeof named === 'string' && modelName && basename(named).toLowerCase() !== basename(modelName).toLowerCase()
-    ? [`${cfgPath}: base_model_name_or_path '${named}' is not '${modelName}' (the shapes fit, so it loads; is it the model it was trained on?)`] : [];
+  if (typeof named === 'string' && modelName && basename(named).toLowerCase() !== basename(modelName).toLowerCase()) {
+    notes.push(`${cfgPath}: base_model_name_or_path '${named}' is not '${modelName}' (the shapes fit, so it loads; is it the model it was trained on?)`);
+  }
   return { method, state: null, moments: new Map(), optimizerStep: 0, notes };
 }

@@ -43,13 +43,15 @@ export interface TrainingState {
 
 export class TrainingStateError extends Error {
   override name = 'TrainingStateError';
+  /** The bad field ('schedule.lr', '(root)', …), when one is named. */
+  constructor(message: string, readonly field?: string) { super(message); }
 }
 
 type Json = Record<string, unknown>;
 
 /** Validates a parsed training_state.json; `file` names it in the errors (`FILE: schedule.lr: …`). */
 export function parseTrainingState(value: unknown, file: string): TrainingState {
-  const fail = (field: string, why: string): never => { throw new TrainingStateError(`${file}: ${field}: ${why}`); };
+  const fail = (field: string, why: string): never => { throw new TrainingStateError(`${file}: ${field}: ${why}`, field); };
   const show = (x: unknown) => (typeof x === 'string' ? `'${x.slice(0, 40)}'` : JSON.stringify(x) ?? String(x));
   const object = (x: unknown, field: string): Json => {
     if (typeof x !== 'object' || x === null || Array.isArray(x)) fail(field, `must be an object, found ${show(x)}`);
