@@ -10,7 +10,8 @@
  *     modules_to_save is saved as `base_model.<head>.weight` (`base_model.classifier.weight` for BERT);
  *     LoRA-style adapters wrap the model once more (`base_model.model.*`) — accepted on import, never written;
  *   - PeftModelForSequenceClassification / …ForTokenClassification put ['classifier', 'score'] into the
- *     config's modules_to_save;
+ *     config's modules_to_save when the config has that field (newer PEFT); a PEFT whose PromptLearningConfig
+ *     lacks it drops the unknown key with a warning on load (config.py, _check_and_remove_unused_kwargs);
  *   - adapter_config.json is `asdict(config)` dumped with sorted keys: every field of PeftConfig,
  *     PromptLearningConfig and the type's own config, `null` where unset, inference_mode true;
  *   - the safetensors file carries the metadata {"format": "pt"}.
