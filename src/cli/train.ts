@@ -12,7 +12,7 @@ import { loadAdapter, readTrainingState, saveAdapter } from '../train/adapter-di
 import { baseSignature } from '../train/base-check.js';
 import { TrainingInterruptedError, trainLoop, warmupSteps } from '../train/trainer.js';
 import type { AdamW } from '../autograd/optim.js';
-import { resumeConflicts, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION } from '../train/training-state.js';
+import { resumeConflicts, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION, type TrainingState } from '../train/training-state.js';
 import { intFlag, optionalInt, optionalReal } from './flags.js';
 import { withAnomalyDetection } from '../autograd/anomaly.js';
 import { COMPARE_DEFAULTS } from './compare.js';
@@ -55,6 +55,39 @@ async function setUp(v: { task?: string; model?: string; backend?: string }, see
 
 const evalLimitOf = (s: string | undefined) => optionalInt(s, '--eval-limit', 1);
 
+type Asked = {
+  method?: string; task?: string; steps?: number; lr?: number; 'batch-size'?: number; 'max-length'?: number; seed?: number;
+  'virtual-tokens'?: number; hidden?: number; encoder?: string;
+};
+
+/**
+ * Every setting that fixes a run's result — the method and its settings, the schedule over all its steps, the
+ * data order — from the saved run being resumed (a flag that contradicts it is an error naming both) or, for a
+ * fresh run, from the flags and the defaults.
+ */
+function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) {
+  if (saved) {
+    const conflicts = resumeConflicts({
+      method: saved.method, task: saved.task, steps: saved.schedule.totalSteps, lr: saved.schedule.lr, 'batch-size': saved.data.batchSize,
+      'max-length': saved.data.maxLength, seed: saved.data.seed, 'virtual-tokens': saved.settings.virtualTokens, hidden: saved.settings.hidden,
+      encoder: saved.settings.encoder,
+    }, asked);
+    if (conflicts.length) throw new Error(`--resume ${resumeDir}: ${conflicts.map((c) => `--${c}`).join(', ')} contradict the saved run; drop them (the run continues with its own settings)`);
+    if (saved.step >= saved.schedule.totalSteps) throw new Error(`--resume ${resumeDir}: the run already did all its ${saved.schedule.totalSteps} steps`);
+    return { methodName: saved.method, settings: saved.settings, schedule: saved.schedule, data: saved.data, seed: saved.data.seed, startStep: saved.step };
+  }
+  const methodName = asked.method as MethodName;
+  if (!methodName) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}`);
+  const seed = asked.seed ?? COMPARE_DEFAULTS.seed;
+  const settings: MethodSettings = { virtualTokens: asked['virtual-tokens'] ?? COMPARE_DEFAULTS.virtualTokens,
+    hidden: asked.hidden ?? COMPARE_DEFAULTS.hidden, encoder: (asked.encoder ?? 'lstm') as 'lstm' | 'mlp', seed };
+  const totalSteps = asked.steps ?? COMPARE_DEFAULTS.steps;
+  const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? DEFAULT_LR[methodName],
+    weightDecay: 0.01, clip: 1, beta2: 0.999 };
+  const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed };
+  return { methodName, settings, schedule, data, seed, startStep: 0 };
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     ...commonOptions, method: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, steps: { type: 'string' },
@@ -80,33 +113,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const saved = v.resume ? await readTrainingState(v.resume) : null;
   if (v.resume && !saved) throw new Error(`${v.resume}: --resume needs a webpeft training_state.json (an HF adapter has no optimizer state)`);
-  if (saved) {
-    const conflicts = resumeConflicts({
-      method: saved.method, task: saved.task, steps: saved.schedule.totalSteps, lr: saved.schedule.lr, 'batch-size': saved.data.batchSize,
-      'max-length': saved.data.maxLength, seed: saved.data.seed, 'virtual-tokens': saved.settings.virtualTokens, hidden: saved.settings.hidden,
-      encoder: saved.settings.encoder,
-    }, asked);
-    if (conflicts.length) throw new Error(`--resume ${v.resume}: ${conflicts.map((c) => `--${c}`).join(', ')} contradict the saved run; drop them (the run continues with its own settings)`);
-    if (saved.step >= saved.schedule.totalSteps) throw new Error(`--resume ${v.resume}: the run already did all its ${saved.schedule.totalSteps} steps`);
-  }
-  const methodName = (saved?.method ?? asked.method) as MethodName;
-  if (!methodName) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}`);
-  const seed = saved?.data.seed ?? asked.seed ?? COMPARE_DEFAULTS.seed;
+  const { methodName, settings, schedule, data, seed, startStep } = planRun(asked, saved, v.resume);
   const s = await setUp({ ...v, task: saved?.task ?? v.task }, seed);
   try {
     const base = baseOf(s.model);
     const resumed = saved ? await loadAdapter(v.resume!, base) : null;
-    const settings: MethodSettings = saved?.settings ?? { virtualTokens: asked['virtual-tokens'] ?? COMPARE_DEFAULTS.virtualTokens,
-      hidden: asked.hidden ?? COMPARE_DEFAULTS.hidden, encoder: (asked.encoder ?? 'lstm') as 'lstm' | 'mlp', seed };
     const method = resumed?.method ?? await buildMethod(methodName, base, settings);
     const peft = new PeftModel(s.model, [method]);
-    const schedule = saved?.schedule ?? { totalSteps: asked.steps ?? COMPARE_DEFAULTS.steps, warmup: 0, lr: asked.lr ?? DEFAULT_LR[methodName],
-      weightDecay: 0.01, clip: 1, beta2: 0.999 };
     const config = { steps: schedule.totalSteps, lr: schedule.lr, weightDecay: schedule.weightDecay, clip: schedule.clip, beta2: schedule.beta2, seed };
-    if (!saved) schedule.warmup = warmupSteps(config);
-    const data = saved?.data ?? { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed };
     const task = makeTask(s.task, s.tokenizer, { ...data, evalLimit });
-    const startStep = saved?.step ?? 0;
     const stopAt = Math.min(stopAfter ?? schedule.totalSteps, schedule.totalSteps);
     if (stopAt <= startStep) throw new Error(`--stop-after ${stopAfter} is not after the saved step ${startStep}`);
     const c = peft.counts();
