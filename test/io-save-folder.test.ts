@@ -3,6 +3,8 @@
  * unit. Out of disk (a real 1 MiB tmpfs when this runs as root, else an injected ENOSPC) and read-only targets give a
  * one-line error naming the folder, leave no half folder behind, and leave the old adapter byte-identical.
  */
+import { stateFor } from './helpers/training-state.js';
+import type { PeftMethod } from '../src/peft/method.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,12 +44,13 @@ const snapshot = (dir: string): Record<string, string> =>
 const config = parseGpt2Config({ vocab_size: 64, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2 }, 'tiny');
 const model = Gpt2.init(config, { seed: 1 });
 const base = baseOf(model);
-const state = (virtualTokens: number): TrainingState => ({
-  format: 'webpeft-training-state', version: 1, method: 'prompt', settings: { virtualTokens, hidden: 0, encoder: 'mlp', seed: 3 },
-  task: 'subject', model: 'tiny', step: 1, lr: 0.1,
-});
-const save = async (dir: string, virtualTokens: number) =>
-  saveAdapter(dir, base, await buildMethod('prompt', base, state(virtualTokens).settings), state(virtualTokens), null, 'CAUSAL_LM', { 'losses.json': '[1]' });
+const settingsOf = (virtualTokens: number) => ({ virtualTokens, hidden: 0, encoder: 'mlp' as const, seed: 3 });
+const state = async (virtualTokens: number, method: PeftMethod): Promise<TrainingState> =>
+  stateFor(base, method, { method: 'prompt', settings: settingsOf(virtualTokens), task: 'subject', model: 'tiny', step: 1, lr: 0.1 });
+const save = async (dir: string, virtualTokens: number) => {
+  const method = await buildMethod('prompt', base, settingsOf(virtualTokens));
+  return saveAdapter(dir, base, method, await state(virtualTokens, method), null, 'CAUSAL_LM', { 'losses.json': '[1]' });
+};
 
 describe('folder saves are one unit', () => {
   it('replaces an adapter folder whole, keeps the user\'s own files, drops the format\'s stale ones, leaves no temporary', async () => {
@@ -62,7 +65,8 @@ describe('folder saves are one unit', () => {
     expect((await loadAdapter(dir, base)).method.params.tensor('prompt_embeddings').shape).toEqual([5, 16]);
     // a BitFit adapter has no HF PEFT files: the prompt adapter's must not stay behind for `peft` to load
     const settings = { virtualTokens: 0, hidden: 0, encoder: 'mlp' as const, seed: 1 };
-    await saveAdapter(dir, base, await buildMethod('bitfit', base, settings), { ...state(0), method: 'bitfit', settings }, null, 'CAUSAL_LM');
+    const bitfit = await buildMethod('bitfit', base, settings);
+    await saveAdapter(dir, base, bitfit, await stateFor(base, bitfit, { method: 'bitfit', settings, task: 'subject', model: 'tiny', step: 1, lr: 0.1 }), null, 'CAUSAL_LM');
     expect(readdirSync(dir).sort()).toEqual(['NOTES.md', 'training_state.json', 'training_state.safetensors']);
   });
 

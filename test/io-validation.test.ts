@@ -3,6 +3,7 @@
  * tensors (unless allowNonfinite / --allow-nonfinite), a tokenizer.json with an unknown model type, an array vocab,
  * missing fields, or ids past the model's vocab_size.
  */
+import { stateFor } from './helpers/training-state.js';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ describe('non-finite weights', () => {
     const method = await buildMethod('prompt', base, settings);
     method.params.assign('prompt_embeddings', new Float32Array(2 * 16).fill(Number.NaN));
     const dir = join(work, 'nan-adapter');
-    await saveAdapter(dir, base, method, { format: 'webpeft-training-state', version: 1, method: 'prompt', settings, task: 'subject', model: gptDir, step: 1, lr: 0.1 }, null, 'CAUSAL_LM');
+    await saveAdapter(dir, base, method, await stateFor(base, method, { method: 'prompt', settings, task: 'subject', model: gptDir, step: 1, lr: 0.1 }), null, 'CAUSAL_LM');
     const error = await loadAdapter(dir, base).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SafetensorsError);
     expect((error as Error).message).toMatch(/training_state\.safetensors: tensor "method\.prompt_embeddings": holds NaN at flat index 0/);

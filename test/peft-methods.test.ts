@@ -167,7 +167,11 @@ describe('HF PEFT adapter format', () => {
     expect(() => importHfAdapter(baseOf(model), { ...config, token_dim: 768 }, file)).toThrow(/adapter_config.json: token_dim: 768 does not match/);
     expect(() => importHfAdapter(baseOf(model), { ...config, peft_type: 'LORA' }, file)).toThrow(/peft_type: 'LORA'/);
     const gpt = gpt2();
-    expect(() => importHfAdapter(baseOf(gpt), { ...config, num_layers: undefined, token_dim: undefined }, file)).toThrow(/classifier/);
+    expect(() => importHfAdapter(baseOf(gpt), { ...config, num_layers: undefined, token_dim: undefined, num_attention_heads: undefined }, file))
+      .toThrow(/task_type: SEQ_CLS needs a classification head; this gpt2 model has none/);
+    expect(() => importHfAdapter(baseOf(model), { ...config, num_attention_heads: 12 }, file)).toThrow(/num_attention_heads: 12 does not match the base model's 2 heads/);
+    expect(() => importHfAdapter(baseOf(gpt), { ...config, task_type: 'CAUSAL_LM', num_layers: undefined, token_dim: undefined, num_attention_heads: undefined }, file))
+      .toThrow(/the base model has no parameter classifier/);
   });
 });
 

@@ -34,7 +34,10 @@ export function tensor(values: ArrayLike<number> | TypedArray, shape: Shape, o: 
   if (!backend.dtypes.includes(dtype)) {
     throw new Error(`tensor: the ${backend.name} backend has no ${dtype} (it has ${backend.dtypes.join(', ')})`);
   }
-  return finish(new Tensor(backend, backend.upload(toTypedArray(dtype, values), dtype), shape, dtype), o);
+  const typed = toTypedArray(dtype, values);
+  const t = new Tensor(backend, backend.upload(typed, dtype), shape, dtype);
+  if (dtype === 'i32') t.hostInts = typed as Int32Array;
+  return finish(t, o);
 }
 
 export function zeros(shape: Shape, o: CreateOptions = {}): Tensor {

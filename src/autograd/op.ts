@@ -3,6 +3,7 @@ import type { DType } from './dtype.js';
 import { type Shape, fmt } from './shape.js';
 import { Tensor, tidy } from './tensor.js';
 import type { CheckSpec } from './check-spec.js';
+import { anomalyDetection, checkFinite } from './anomaly.js';
 
 /** What an op's backward sees. `needs[i]` false means: return null for input i, compute nothing for it. */
 export interface BackwardCtx<A> {
@@ -86,6 +87,7 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   const res = op.composite ? op.forward(inputs, attrs, outShape) : tidy(() => op.forward(inputs, attrs, outShape));
   const out = res instanceof Tensor ? res : res.out;
   const saved = res instanceof Tensor ? [] : (res.saved ?? []);
+  if (anomalyDetection() && !op.composite) checkFinite(() => `forward of ${op.name} (inputs ${inputs.map((t) => fmt(t.shape)).join(', ')})`, out);
   if (record) {
     out.requiresGrad = true;
     out.node = { op, inputs, attrs, saved, needs };

@@ -1,3 +1,4 @@
+import { anomalyDetection, checkFinite, within } from './anomaly.js';
 import { keep, Tensor, tidy } from './tensor.js';
 import { noGrad } from './op.js';
 import { fmt } from './shape.js';
@@ -34,12 +35,14 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
       if (!g) continue;
       grads.delete(t);
       // the op's temporaries are freed here; only the input gradients it returns survive
-      const inGrads = tidy(() => node.op.backward!({ inputs: node.inputs, output: t, attrs: node.attrs, saved: node.saved, needs: node.needs }, g));
+      const inGrads = within(`backward of ${node.op.name}`,
+        () => tidy(() => node.op.backward!({ inputs: node.inputs, output: t, attrs: node.attrs, saved: node.saved, needs: node.needs }, g)));
       if (g !== opts.grad) g.dispose();
       node.inputs.forEach((inp, k) => {
         const gi = inGrads[k];
         if (!gi) return;
         if (!node.needs[k]) { gi.dispose(); return; }
+        if (anomalyDetection()) checkFinite(() => `backward of ${node.op.name} (gradient of input ${k}, ${fmt(inp.shape)})`, gi);
         if (fmt(gi.shape) !== fmt(inp.shape)) {
           throw new Error(`backward of ${node.op.name}: gradient ${fmt(gi.shape)} for input ${k} of shape ${fmt(inp.shape)}`);
         }

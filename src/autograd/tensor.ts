@@ -45,6 +45,8 @@ export class Tensor {
   node: Node | null = null;
   /** Optional name (parameters carry their HF key). */
   name?: string;
+  /** The values of an i32 tensor made from host numbers (ids, positions), so inputs are checked without a readback. */
+  hostInts?: Int32Array;
   private ref: StorageRef | null;
 
   constructor(readonly backend: Backend, storage: Storage, shape: Shape, readonly dtype: DType, shareWith?: Tensor) {

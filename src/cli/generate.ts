@@ -12,6 +12,7 @@ import { loadAdapter } from '../train/adapter-dir.js';
 import { loadBert, loadGpt2, modelDir } from '../train/model-dir.js';
 import { loadConfig } from '../io/node.js';
 import type { BertHead } from '../models/bert.js';
+import { intFlag, optionalInt, optionalReal } from './flags.js';
 
 export const generateHelp = `webpeft generate --prompt TEXT [--model NAME|DIR] [--adapter DIR] [--max-new-tokens N] [--temperature T]
                   [--top-k K] [--top-p P] [--seed S] [--backend cpu|webgpu] [--allow-nonfinite]
@@ -26,26 +27,28 @@ export async function generateCommand(argv: string[]): Promise<number> {
   } });
   if (v.help) { console.log(generateHelp); return 0; }
   if (!v.prompt?.length) throw new Error('--prompt TEXT is required (repeat it for a batch)');
-  const opt = (s: string | undefined, flag: string) => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a non-negative number, got '${s}'`);
-    return n;
+  const sampling = {
+    maxNewTokens: intFlag(v['max-new-tokens'], '--max-new-tokens', 30, 1), temperature: optionalReal(v.temperature, '--temperature', { above: 0 }),
+    topK: optionalInt(v['top-k'], '--top-k', 0), topP: optionalReal(v['top-p'], '--top-p', { above: 0, max: 1 }), seed: intFlag(v.seed, '--seed', 0, 0),
   };
   const backend = await selectBackend(v.backend as BackendName);
   try {
     const allowNonfinite = v['allow-nonfinite'] ?? false;
     const { model, tokenizer } = await loadGpt2(v.model, { backend, allowNonfinite });
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model), { allowNonfinite })).method] : [];
-    const peft = new PeftModel(model, methods);
+    const loaded = v.adapter ? await loadAdapter(v.adapter, baseOf(model), { allowNonfinite, modelName: v.model }) : null;
+    for (const note of loaded?.notes ?? []) console.error(`webpeft generate: note: ${note}`);
+    const peft = new PeftModel(model, loaded ? [loaded.method] : []);
     const eos = tokenizer.specialTokenId('eos') ?? model.config.eosTokenId ?? undefined;
     const prompts = v.prompt.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
     const out = await generateWith(peft, prompts, {
-      maxNewTokens: opt(v['max-new-tokens'], '--max-new-tokens') ?? 30, temperature: opt(v.temperature, '--temperature'),
-      topK: opt(v['top-k'], '--top-k'), topP: opt(v['top-p'], '--top-p'), seed: opt(v.seed, '--seed'),
+      ...sampling,
       stopTokens: eos === undefined || eos === null ? [] : [eos],
     });
     out.tokens.forEach((t, b) => console.log(`${v.prompt![b]}${tokenizer.decode(t.filter((id) => id !== eos))}`));
+    if (out.stopped) {
+      console.error(`webpeft generate: stopped after ${Math.max(...out.tokens.map((t) => t.length))} of ${sampling.maxNewTokens} new tokens: ${out.stopped}`);
+      return 1;
+    }
     return 0;
   } finally {
     releaseBackend(backend);

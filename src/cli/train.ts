@@ -7,41 +7,44 @@ import { releaseBackend, selectBackend, type BackendName } from '../kernels/sele
 import { makeTask, TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
 import { buildMethod, DEFAULT_LR, type MethodSettings } from '../train/methods.js';
 import { loadBert, loadGpt2 } from '../train/model-dir.js';
-import { loadAdapter, saveAdapter } from '../train/adapter-dir.js';
-import { trainLoop } from '../train/trainer.js';
+import { loadAdapter, readTrainingState, saveAdapter } from '../train/adapter-dir.js';
+import { baseSignature } from '../train/base-check.js';
+import { TrainingInterruptedError, trainLoop, warmupSteps } from '../train/trainer.js';
+import type { AdamW } from '../autograd/optim.js';
+import { resumeConflicts, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION, type TrainingState } from '../train/training-state.js';
+import { intFlag, optionalInt, optionalReal } from './flags.js';
+import { withAnomalyDetection } from '../autograd/anomaly.js';
 import { COMPARE_DEFAULTS } from './compare.js';
 import { Progress } from './table.js';
 
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
 
 export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')} --out DIR [--resume DIR]
-               [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--lr X] [--batch-size N] [--max-length N]
-               [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--allow-nonfinite]
+               [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--stop-after K] [--lr X] [--batch-size N]
+               [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--save-every K]
+               [--detect-anomaly] [--allow-nonfinite]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
-  family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step).`;
+  family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step, schedule).
+  --steps is the whole run (the schedule decays over it); --stop-after K saves after step K, and
+  --resume DIR continues that run to its end exactly as if it had never stopped (settings come from DIR;
+  a flag that contradicts them is an error). --save-every K checkpoints into --out every K steps; if a step
+  fails (a lost GPU), the message names the last checkpoint and how to resume it on the CPU. Training stops at the first NaN/Inf loss or gradient, naming the
+  step and tensor; --detect-anomaly (CPU) names the op that first produced it.`;
 
 export const evalHelp = `webpeft eval --task ${TASK_NAMES.join('|')} --adapter DIR [--model NAME|DIR] [--backend cpu|webgpu] [--eval-limit N]
   Evaluates a saved adapter (HF PEFT folder or webpeft training state) on the validation and test splits.`;
 
 const commonOptions = {
-  task: { type: 'string', default: 'spam' }, model: { type: 'string' }, backend: { type: 'string', default: 'cpu' },
+  task: { type: 'string' }, model: { type: 'string' }, backend: { type: 'string', default: 'cpu' },
   'batch-size': { type: 'string' }, 'max-length': { type: 'string' }, seed: { type: 'string' }, 'eval-limit': { type: 'string' },
   'allow-nonfinite': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
-function num(s: string | undefined, flag: string, dflt: number, min = 0): number {
-  if (s === undefined) return dflt;
-  const n = Number(s);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${flag} must be a number ≥ ${min}, got '${s}'`);
-  return n;
-}
-
-async function setUp(v: { task?: string; model?: string; backend?: string; seed?: string; 'allow-nonfinite'?: boolean }) {
-  const task = v.task as TaskName;
+async function setUp(v: { task?: string; model?: string; backend?: string; 'allow-nonfinite'?: boolean }, seed: number) {
+  const task = (v.task ?? 'spam') as TaskName;
   if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
   const info = TASK_INFO[task];
   const backend = await selectBackend(v.backend as BackendName);
-  const seed = num(v.seed, '--seed', COMPARE_DEFAULTS.seed);
   const modelName = v.model ?? (info.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
   const allowNonfinite = v['allow-nonfinite'] ?? false;
   const loaded = info.family === 'gpt2'
@@ -50,61 +53,113 @@ async function setUp(v: { task?: string; model?: string; backend?: string; seed?
   return { task, info, backend, seed, modelName, allowNonfinite, ...loaded };
 }
 
+const evalLimitOf = (s: string | undefined) => optionalInt(s, '--eval-limit', 1);
+
+type Asked = {
+  method?: string; task?: string; steps?: number; lr?: number; 'batch-size'?: number; 'max-length'?: number; seed?: number;
+  'virtual-tokens'?: number; hidden?: number; encoder?: string;
+};
+
+/**
+ * Every setting that fixes a run's result — the method and its settings, the schedule over all its steps, the
+ * data order — from the saved run being resumed (a flag that contradicts it is an error naming both) or, for a
+ * fresh run, from the flags and the defaults.
+ */
+function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) {
+  if (saved) {
+    const conflicts = resumeConflicts({
+      method: saved.method, task: saved.task, steps: saved.schedule.totalSteps, lr: saved.schedule.lr, 'batch-size': saved.data.batchSize,
+      'max-length': saved.data.maxLength, seed: saved.data.seed, 'virtual-tokens': saved.settings.virtualTokens, hidden: saved.settings.hidden,
+      encoder: saved.settings.encoder,
+    }, asked);
+    if (conflicts.length) throw new Error(`--resume ${resumeDir}: ${conflicts.map((c) => `--${c}`).join(', ')} contradict the saved run; drop them (the run continues with its own settings)`);
+    if (saved.step >= saved.schedule.totalSteps) throw new Error(`--resume ${resumeDir}: the run already did all its ${saved.schedule.totalSteps} steps`);
+    return { methodName: saved.method, settings: saved.settings, schedule: saved.schedule, data: saved.data, seed: saved.data.seed, startStep: saved.step };
+  }
+  const methodName = asked.method as MethodName;
+  if (!methodName) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}`);
+  const seed = asked.seed ?? COMPARE_DEFAULTS.seed;
+  const settings: MethodSettings = { virtualTokens: asked['virtual-tokens'] ?? COMPARE_DEFAULTS.virtualTokens,
+    hidden: asked.hidden ?? COMPARE_DEFAULTS.hidden, encoder: (asked.encoder ?? 'lstm') as 'lstm' | 'mlp', seed };
+  const totalSteps = asked.steps ?? COMPARE_DEFAULTS.steps;
+  const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? DEFAULT_LR[methodName],
+    weightDecay: 0.01, clip: 1, beta2: 0.999 };
+  const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed };
+  return { methodName, settings, schedule, data, seed, startStep: 0 };
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     ...commonOptions, method: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, steps: { type: 'string' },
-    lr: { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' }, encoder: { type: 'string', default: 'lstm' },
+    'stop-after': { type: 'string' }, lr: { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
+    encoder: { type: 'string' }, 'detect-anomaly': { type: 'boolean' }, 'save-every': { type: 'string' },
   } });
   if (v.help) { console.log(trainHelp); return 0; }
   if (!v.out) throw new Error('--out DIR is required (where the adapter is saved)');
-  const s = await setUp(v);
+  // every flag checked before anything loads
+  const asked = {
+    method: v.method, task: v.task, steps: optionalInt(v.steps, '--steps', 1), lr: optionalReal(v.lr, '--lr', { above: 0 }),
+    'batch-size': optionalInt(v['batch-size'], '--batch-size', 1), 'max-length': optionalInt(v['max-length'], '--max-length', 8),
+    seed: optionalInt(v.seed, '--seed', 0), 'virtual-tokens': optionalInt(v['virtual-tokens'], '--virtual-tokens', 0),
+    hidden: optionalInt(v.hidden, '--hidden', 0), encoder: v.encoder,
+  };
+  const stopAfter = optionalInt(v['stop-after'], '--stop-after', 1);
+  const saveEvery = optionalInt(v['save-every'], '--save-every', 1);
+  const evalLimit = evalLimitOf(v['eval-limit']);
+  if (asked.method !== undefined && !METHOD_NAMES.includes(asked.method as MethodName)) {
+    throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}, got '${asked.method}'`);
+  }
+  if (asked.encoder !== undefined && asked.encoder !== 'lstm' && asked.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${asked.encoder}'`);
+
+  const saved = v.resume ? await readTrainingState(v.resume) : null;
+  if (v.resume && !saved) throw new Error(`${v.resume}: --resume needs a webpeft training_state.json (an HF adapter has no optimizer state)`);
+  const { methodName, settings, schedule, data, seed, startStep } = planRun(asked, saved, v.resume);
+  const s = await setUp({ ...v, task: saved?.task ?? v.task }, seed);
   try {
     const base = baseOf(s.model);
-    let method;
-    let settings: MethodSettings;
-    let startStep = 0;
-    let resumed: Awaited<ReturnType<typeof loadAdapter>> | null = null;
-    if (v.resume) {
-      resumed = await loadAdapter(v.resume, base, { allowNonfinite: s.allowNonfinite });
-      if (!resumed.state) throw new Error(`${v.resume}: --resume needs a webpeft training_state.json (an HF adapter has no optimizer state)`);
-      method = resumed.method;
-      settings = resumed.state.settings;
-      startStep = resumed.state.step;
-    } else {
-      const name = v.method as MethodName;
-      if (!METHOD_NAMES.includes(name)) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}, got '${v.method}'`);
-      if (v.encoder !== 'lstm' && v.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
-      settings = { virtualTokens: num(v['virtual-tokens'], '--virtual-tokens', COMPARE_DEFAULTS.virtualTokens), hidden: num(v.hidden, '--hidden', COMPARE_DEFAULTS.hidden),
-        encoder: v.encoder, seed: s.seed };
-      method = await buildMethod(name, base, settings);
-    }
-    const methodName = (resumed?.state?.method ?? v.method) as MethodName;
+    const resumed = saved ? await loadAdapter(v.resume!, base, { allowNonfinite: s.allowNonfinite }) : null;
+    const method = resumed?.method ?? await buildMethod(methodName, base, settings);
     const peft = new PeftModel(s.model, [method]);
-    const steps = num(v.steps, '--steps', COMPARE_DEFAULTS.steps, 1);
-    const lr = num(v.lr, '--lr', resumed?.state?.lr ?? DEFAULT_LR[methodName]);
-    const task = makeTask(s.task, s.tokenizer, { batchSize: num(v['batch-size'], '--batch-size', COMPARE_DEFAULTS.batchSize, 1),
-      maxLength: num(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8), seed: s.seed,
-      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined });
+    const config = { steps: schedule.totalSteps, lr: schedule.lr, weightDecay: schedule.weightDecay, clip: schedule.clip, beta2: schedule.beta2, seed };
+    const task = makeTask(s.task, s.tokenizer, { ...data, evalLimit });
+    const stopAt = Math.min(stopAfter ?? schedule.totalSteps, schedule.totalSteps);
+    if (stopAt <= startStep) throw new Error(`--stop-after ${stopAfter} is not after the saved step ${startStep}`);
     const c = peft.counts();
-    console.log(`${methodName} on ${s.modelName} (${s.backend.name}): ${c.trainable.toLocaleString('en-US')} trainable (${c.percent.toPrecision(3)} %), steps ${startStep}…${startStep + steps - 1}`);
-    const bar = new Progress('train', steps);
-    const r = await trainLoop({
-      trainable: peft.trainable(), batch: (step) => task.batch(startStep + step), loss: (b, step) => task.loss(peft, b, startStep + step),
-      afterBackward: () => peft.maskGradients(), config: { steps, lr, seed: s.seed, warmup: resumed ? 0 : undefined },
-      onStep: (log) => bar.tick(log.step + 1, `loss ${log.loss.toFixed(3)}`),
-      ...(resumed ? { resume: { step: resumed.optimizerStep, moments: resumed.moments } } : {}),
-    });
+    console.log(`${methodName} on ${s.modelName} (${s.backend.name}): ${c.trainable.toLocaleString('en-US')} trainable (${c.percent.toPrecision(3)} %), steps ${startStep}…${stopAt - 1} of ${schedule.totalSteps}`);
+    const bar = new Progress('train', stopAt - startStep);
+    if (v['detect-anomaly'] && s.backend.name !== 'cpu') throw new Error('--detect-anomaly reads every op\'s output back: use it with --backend cpu');
+    const run = v['detect-anomaly'] ? withAnomalyDetection : <T>(fn: () => Promise<T>) => fn();
+    const out = resolve(v.out);
+    const signature = await baseSignature(base, method);
+    const save = (stepsDone: number, optimizer: AdamW, metrics?: Record<string, number>, extraFiles: Record<string, string> = {}) => saveAdapter(out, base, method, {
+      format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: methodName, settings, task: s.task, model: saved?.model ?? s.modelName,
+      step: stepsDone, optimizerStep: optimizer.step_, schedule, data, base: signature, ...(metrics ? { metrics } : {}),
+    }, optimizer, TASK_TYPE[s.task], extraFiles);
+    let r: Awaited<ReturnType<typeof trainLoop>>;
+    try {
+      r = await run(() => trainLoop({
+        trainable: peft.trainable(), batch: (step) => task.batch(step), loss: (b, step) => task.loss(peft, b, step),
+        afterBackward: () => peft.maskGradients(), config: { ...config, warmup: schedule.warmup }, stopAt,
+        onStep: (log) => bar.tick(log.step + 1 - startStep, `loss ${log.loss.toFixed(3)}`),
+        ...(resumed ? { resume: { step: startStep, optimizerStep: resumed.optimizerStep, moments: resumed.moments } } : {}),
+        ...(saveEvery ? { checkpoint: { every: saveEvery, save: async (k: number, o: AdamW) => { await save(k, o); } } } : {}),
+      }));
+    } catch (e) {
+      if (!(e instanceof TrainingInterruptedError)) throw e;
+      const where = e.lastSaved === null ? 'no checkpoint was saved yet'
+        : e.lastSaved === startStep && saved ? `${v.resume} (step ${e.lastSaved}) is untouched`
+          : `the checkpoint of step ${e.lastSaved} in ${out} is intact`;
+      const resumeFrom = e.lastSaved === null ? null : e.lastSaved === startStep && saved ? v.resume : out;
+      throw new Error(`${e.message}; ${where}${resumeFrom ? ` — continue with: webpeft train --resume ${resumeFrom} --backend cpu --out DIR` : ''}`);
+    }
     bar.done();
     const validation = await task.evaluate(peft, 'validation');
     const first = r.losses.slice(0, 5).reduce((a, b) => a + b, 0) / Math.min(5, r.losses.length);
     const last = r.losses.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, r.losses.length);
     console.log(`loss ${first.toFixed(3)} → ${last.toFixed(3)} in ${r.seconds.toFixed(1)} s; validation ${s.info.metric} ${validation.metric.toFixed(4)}`);
-    const out = resolve(v.out);
-    const files = await saveAdapter(out, base, method, {
-      format: 'webpeft-training-state', version: 1, method: methodName, settings, task: s.task, model: s.modelName,
-      step: startStep + steps, lr, metrics: { [`validation ${s.info.metric}`]: validation.metric, ...validation.extra },
-    }, r.optimizer, TASK_TYPE[s.task], { 'losses.json': JSON.stringify(r.losses) });
-    console.log(`saved ${files.join(', ')} in ${out}`);
+    const files = await save(stopAt, r.optimizer, { [`validation ${s.info.metric}`]: validation.metric, ...validation.extra },
+      { 'losses.json': JSON.stringify(r.losses) });
+    console.log(`saved ${files.join(', ')} in ${out}${stopAt < schedule.totalSteps ? ` (step ${stopAt} of ${schedule.totalSteps}: --resume ${out} continues)` : ''}`);
     r.optimizer.dispose();
     return 0;
   } finally {
@@ -115,13 +170,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' } } });
   if (v.help) { console.log(evalHelp); return 0; }
-  const s = await setUp(v);
+  const evalLimit = evalLimitOf(v['eval-limit']);
+  // the saved task and length, when the state is readable (loadAdapter reports a bad one, or falls back to HF files)
+  const state = v.adapter ? await readTrainingState(v.adapter).catch(() => null) : null;
+  if (state && v.task !== undefined && v.task !== state.task) {
+    throw new Error(`--task ${v.task} is not the task the adapter in ${v.adapter} was trained for (${state.task})`);
+  }
+  const maxLength = intFlag(v['max-length'], '--max-length', state?.data.maxLength ?? COMPARE_DEFAULTS.maxLength, 8);
+  const s = await setUp({ ...v, task: v.task ?? state?.task }, intFlag(v.seed, '--seed', COMPARE_DEFAULTS.seed, 0));
   try {
     const base = baseOf(s.model);
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, base, { allowNonfinite: s.allowNonfinite })).method] : [];
+    const loaded = v.adapter ? await loadAdapter(v.adapter, base, { allowNonfinite: s.allowNonfinite, modelName: s.modelName }) : null;
+    for (const note of loaded?.notes ?? []) console.error(`webpeft eval: note: ${note}`);
+    const methods = loaded ? [loaded.method] : [];
     const peft = new PeftModel(s.model, methods);
-    const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength: num(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8), seed: s.seed,
-      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined });
+    const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength, seed: s.seed, evalLimit });
     for (const split of ['validation', 'test'] as const) {
       const e = await task.evaluate(peft, split);
       console.log(`${split}: ${s.info.metric} ${e.metric.toFixed(4)}${Object.entries(e.extra).map(([k, x]) => `, ${k} ${x.toFixed(4)}`).join('')}`);

@@ -24,7 +24,7 @@ import {
   type Checkpoint, type KeyRules, type LoadOptions, type LoadReport, type SavedCheckpoint,
   checkpointFromSafetensors, matchCheckpoint, saveParams,
 } from './checkpoint.js';
-import { ModelInputError, activate, arangeIds, castTo, expectShape, filled, linear } from './common.js';
+import { activate, arangeIds, castTo, checkModelInput, expectShape, filled, linear } from './common.js';
 import type { ModelHooks, ModelInput } from './hooks.js';
 import { type ParamSpec, type Params, type Placement, buildParams, spec } from './params.js';
 
@@ -157,13 +157,11 @@ export class Bert {
     const c = this.config;
     const p = (name: string) => this.params.tensor(name);
     const { ids, hooks } = input;
-    if (ids.rank !== 2 || ids.dtype !== 'i32') throw new ModelInputError(`bert: ids must be (B, T) i32, got ${ids.describe()}`);
+    const offset = hooks?.kvPrefixLength?.() ?? 0;
+    checkModelInput({ model: 'bert', vocabSize: c.vocabSize, maxPositions: c.maxPositionEmbeddings, positionsKey: 'max_position_embeddings',
+      typeVocabSize: c.typeVocabSize }, input, offset, hooks?.input ? hooks.inputPrefixLength?.() ?? 0 : 0);
     const [B, T0] = ids.shape;
     const drop = new DropoutSeeds(input.train ?? false, input.seed ?? 0);
-    const offset = hooks?.kvPrefixLength?.() ?? 0;
-    if (!input.positionIds && offset + T0 > c.maxPositionEmbeddings) {
-      throw new ModelInputError(`bert: positions up to ${offset + T0} exceed max_position_embeddings ${c.maxPositionEmbeddings}`);
-    }
     let x: ModelInput = {
       // HF: nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) — the [PAD] row never trains
       embeds: embedding(p('bert.embeddings.word_embeddings.weight'), ids, c.padTokenId ?? undefined),

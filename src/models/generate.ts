@@ -8,7 +8,7 @@
 import { tensor } from '../autograd/create.js';
 import { narrow } from '../autograd/functions.js';
 import { noGrad } from '../autograd/op.js';
-import { tidy } from '../autograd/tensor.js';
+import { tidy, type Tensor } from '../autograd/tensor.js';
 import { Rng } from '../kernels/rng.js';
 import { KvCache } from './cache.js';
 import type { Gpt2 } from './gpt2.js';
@@ -40,6 +40,8 @@ export interface GenerateResult {
   attentionMask: number[][];
   /** With returnLogits: stepLogits[step][row] = the (V) logits of that step (before warpers). */
   stepLogits?: Float64Array[][];
+  /** Why generation stopped before maxNewTokens with rows unfinished (the position table ran out); what was made is kept. */
+  stopped?: string;
 }
 
 /** HF's position ids for a padded batch: offset + cumsum(mask) − 1 at real tokens, 1 at padding. */
@@ -79,6 +81,7 @@ export async function generate(model: Gpt2, prompts: number[][], o: GenerateOpti
   const done = new Array<boolean>(B).fill(false);
   const stepLogits: Float64Array[][] = [];
   const cache = new KvCache(model.config.nLayer);
+  let stopped: string | undefined;
   try {
     let stepIds = sequences;
     let stepMask = mask;
@@ -87,7 +90,7 @@ export async function generate(model: Gpt2, prompts: number[][], o: GenerateOpti
       // after the first pass the cache holds the input hook's virtual tokens too: later positions come after them
       const shift = step === 0 ? offset : offset + (o.hooks?.inputPrefixLength?.() ?? 0);
       const positions = positionIdsFromMask(mask, shift).map((row) => row.slice(row.length - T));
-      const last = noGrad(() => tidy(() => {
+      const forward = () => noGrad(() => tidy(() => {
         const out = model.forward({
           ids: tensor(stepIds.flat(), [B, T], { ...where, dtype: 'i32' }),
           attentionMask: tensor(stepMask.flat(), [B, T], { ...where, dtype: model.dtype }),
@@ -98,6 +101,14 @@ export async function generate(model: Gpt2, prompts: number[][], o: GenerateOpti
         const S = out.logits.shape[1];
         return narrow(out.logits, 1, S - 1, 1); // (B, 1, V)
       }));
+      let last: Tensor;
+      try {
+        last = forward();
+      } catch (e) {
+        // past the position table: keep what was made so far and say why it stopped
+        if (step > 0 && e instanceof ModelInputError && e.input === 'positionIds') { stopped = e.message; break; }
+        throw e;
+      }
       const data = await last.data();
       last.dispose();
       const rows = prompts.map((_, b) => Float64Array.from(data.subarray(b * V, (b + 1) * V)));
@@ -117,7 +128,7 @@ export async function generate(model: Gpt2, prompts: number[][], o: GenerateOpti
   } finally {
     cache.dispose();
   }
-  return { tokens, sequences, attentionMask: mask, ...(o.returnLogits ? { stepLogits } : {}) };
+  return { tokens, sequences, attentionMask: mask, ...(o.returnLogits ? { stepLogits } : {}), ...(stopped ? { stopped } : {}) };
 }
 
 /** The first index of the largest value (torch.argmax). */

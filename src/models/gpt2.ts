@@ -20,7 +20,7 @@ import {
   type Checkpoint, type KeyRules, type LoadOptions, type LoadReport, type SavedCheckpoint,
   checkpointFromSafetensors, matchCheckpoint, saveParams,
 } from './checkpoint.js';
-import { ModelInputError, activate, arangeIds, castTo, conv1d, expectShape, filled } from './common.js';
+import { activate, arangeIds, castTo, checkModelInput, conv1d, expectShape, filled } from './common.js';
 import { type GenerateOptions, type GenerateResult, generate } from './generate.js';
 import type { ModelHooks, ModelInput } from './hooks.js';
 import { type ParamSpec, type Params, type Placement, buildParams, spec } from './params.js';
@@ -122,9 +122,11 @@ export class Gpt2 {
     const c = this.config;
     const p = (name: string) => this.params.tensor(name);
     const { ids, hooks, cache } = input;
-    if (ids.rank !== 2 || ids.dtype !== 'i32') throw new ModelInputError(`gpt2: ids must be (B, T) i32, got ${ids.describe()}`);
-    const [B, T0] = ids.shape;
     const past = cache?.length ?? 0;
+    const offset = (hooks?.kvPrefixLength?.() ?? 0) + past;
+    checkModelInput({ model: 'gpt2', vocabSize: c.vocabSize, maxPositions: c.nPositions, positionsKey: 'n_positions' }, input,
+      offset, hooks?.input && past === 0 ? hooks.inputPrefixLength?.() ?? 0 : 0);
+    const [B, T0] = ids.shape;
     const drop = new DropoutSeeds(input.train ?? false, input.seed ?? 0);
 
     // this call's mask (B, T0): HF passes it over past + new positions with a cache; the cache keeps the past part
@@ -132,11 +134,7 @@ export class Gpt2 {
     if (past > 0 && mask.shape[1] === past + T0) mask = narrow(mask, 1, past, T0);
     expectShape('gpt2: attentionMask', mask, [B, T0]);
     let positionIds = input.positionIds;
-    if (!positionIds) {
-      const offset = (hooks?.kvPrefixLength?.() ?? 0) + past;
-      if (offset + T0 > c.nPositions) throw new ModelInputError(`gpt2: positions up to ${offset + T0} exceed n_positions ${c.nPositions}`);
-      positionIds = arangeIds(ids, B, T0, offset);
-    }
+    positionIds ??= arangeIds(ids, B, T0, offset);
     expectShape('gpt2: positionIds', positionIds, [B, T0]);
 
     let x: ModelInput = { embeds: embedding(p('wte.weight'), ids), ids, attentionMask: mask, positionIds, labels: input.labels };

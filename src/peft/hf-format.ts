@@ -10,7 +10,8 @@
  *     modules_to_save is saved as `base_model.<head>.weight` (`base_model.classifier.weight` for BERT);
  *     LoRA-style adapters wrap the model once more (`base_model.model.*`) — accepted on import, never written;
  *   - PeftModelForSequenceClassification / …ForTokenClassification put ['classifier', 'score'] into the
- *     config's modules_to_save;
+ *     config's modules_to_save when the config has that field (newer PEFT); a PEFT whose PromptLearningConfig
+ *     lacks it drops the unknown key with a warning on load (config.py, _check_and_remove_unused_kwargs);
  *   - adapter_config.json is `asdict(config)` dumped with sorted keys: every field of PeftConfig,
  *     PromptLearningConfig and the type's own config, `null` where unset, inference_mode true;
  *   - the safetensors file carries the metadata {"format": "pt"}.
@@ -121,6 +122,15 @@ export function importHfAdapter(base: BaseModel, configJson: unknown, file: Safe
   if (field('num_layers') !== undefined && field('num_layers') !== base.layers) {
     bad('num_layers', `${String(field('num_layers'))} does not match the base model's ${base.layers} layers`);
   }
+  if (field('num_attention_heads') !== undefined && field('num_attention_heads') !== null && field('num_attention_heads') !== base.heads) {
+    bad('num_attention_heads', `${String(field('num_attention_heads'))} does not match the base model's ${base.heads} heads`);
+  }
+  const taskType = field('task_type');
+  const hasClassifier = [...base.params.keys()].some(isTaskHead);
+  if ((taskType === 'SEQ_CLS' || taskType === 'TOKEN_CLS') && !hasClassifier) {
+    bad('task_type', `${taskType} needs a classification head; this ${base.family} model has none`);
+  }
+  if (taskType === 'CAUSAL_LM' && base.family !== 'gpt2') bad('task_type', `CAUSAL_LM is for a decoder; this model is ${base.family}`);
   if ((field('num_transformer_submodules') ?? 1) !== 1) bad('num_transformer_submodules', 'only 1 (decoder-only or encoder-only models) is supported');
   if (peftType === 'PREFIX_TUNING' && field('prefix_projection') === true && !file.tensors.has(PROMPT_KEY)) {
     bad('prefix_projection', 'true with no collapsed prompt_embeddings: save the adapter from PEFT in inference mode');

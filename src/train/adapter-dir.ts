@@ -10,27 +10,18 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/node.js';
 import { recoverFolder, writeFolderAtomic } from '../io/atomic-folder.js';
 import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { AdapterError, exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
-import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
 import type { BaseModel, PeftMethod } from '../peft/method.js';
-import { buildMethod, type MethodSettings } from './methods.js';
+import { buildMethod } from './methods.js';
+import { parseTrainingState, TrainingStateError, type TrainingState } from './training-state.js';
+import { checkBaseShape, checkBaseWeights } from './base-check.js';
 
-export interface TrainingState {
-  format: 'webpeft-training-state';
-  version: 1;
-  method: MethodName;
-  settings: MethodSettings;
-  task: string;
-  model: string;
-  step: number;
-  lr: number;
-  metrics?: Record<string, number>;
-}
+export type { TrainingState } from './training-state.js';
 
 /** A JSON file, parsed; unreadable or invalid JSON is an AdapterError naming the file. */
 async function readJson(path: string): Promise<unknown> {
@@ -45,18 +36,6 @@ async function readJson(path: string): Promise<unknown> {
   } catch (e) {
     throw new AdapterError(`${path}: (root): is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
-}
-
-/** The settings `buildMethod` reads, checked so that a corrupt state is an error naming the field, not a crash. */
-function checkSettings(settings: unknown, path: string): void {
-  const fail = (field: string, detail: string): never => { throw new AdapterError(`${path}: settings.${field}: ${detail}`); };
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) fail('(all)', 'must be an object');
-  const s = settings as Record<string, unknown>;
-  for (const field of ['virtualTokens', 'hidden'] as const) {
-    if (!Number.isSafeInteger(s[field]) || (s[field] as number) < 0 || (s[field] as number) > 1e6) fail(field, `must be a non-negative integer, found ${JSON.stringify(s[field])}`);
-  }
-  if (s.encoder !== 'lstm' && s.encoder !== 'mlp') fail('encoder', `must be "lstm" or "mlp", found ${JSON.stringify(s.encoder)}`);
-  if (!Number.isSafeInteger(s.seed)) fail('seed', `must be an integer, found ${JSON.stringify(s.seed)}`);
 }
 
 /** Every file a saved adapter folder may hold; a new save drops those of them it does not write. */
@@ -81,7 +60,8 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
     keyOf.set(t, key);
   };
   for (const [name, t] of method.params) await add(`method.${name}`, t);
-  for (const t of base.params.trainable()) await add(`base.${t.name}`, t);
+  // the base tensors the method trains — the same rule loadAdapter checks, whatever requiresGrad says now
+  for (const [name, t] of base.params) if (method.trainsBase?.(name)) await add(`base.${name}`, t);
   if (opt) {
     const { moments } = await opt.exportState();
     for (const [t, { m, v }] of moments) {
@@ -99,7 +79,7 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
       written.push('adapter_config.json', 'adapter_model.safetensors');
     }
     await saveSafetensors(join(folder, 'training_state.safetensors'), tensors, { format: 'webpeft-training-state' });
-    await writeFile(join(folder, 'training_state.json'), `${JSON.stringify({ ...state, optimizerStep: opt?.step_ ?? 0 }, null, 2)}\n`);
+    await writeFile(join(folder, 'training_state.json'), `${JSON.stringify({ ...state, optimizerStep: opt?.step_ ?? state.optimizerStep }, null, 2)}\n`);
     written.push('training_state.json', 'training_state.safetensors');
     for (const [name, text] of Object.entries(extraFiles)) {
       await writeFile(join(folder, name), text);
@@ -109,51 +89,78 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
   return written;
 }
 
+/** The folder's training_state.json, validated; null when the folder has none (an HF PEFT adapter). */
+export async function readTrainingState(dir: string): Promise<TrainingState | null> {
+  const statePath = join(dir, 'training_state.json');
+  if (!existsSync(statePath)) return null;
+  let json: unknown;
+  try { json = JSON.parse(await readFile(statePath, 'utf8')); } catch (e) { throw new TrainingStateError(`${statePath}: (root): is not valid JSON (${(e as Error).message.split('\n')[0]})`); }
+  return parseTrainingState(json, statePath);
+}
+
 /**
  * Rebuilds a method from a folder: the resumable state when present (exact, encoders included), else the HF
- * PEFT adapter. Returns the saved AdamW moments by tensor for `AdamW.importState`.
+ * PEFT adapter. Returns the saved AdamW moments by tensor for `AdamW.importState`. The state must fit `base`
+ * (family, sizes, frozen weights) and hold exactly the tensors the method owns and trains, each named when
+ * missing, extra or of the wrong size.
  */
-export async function loadAdapter(folder: string, base: BaseModel, options: { allowNonfinite?: boolean } = {}): Promise<{
+export async function loadAdapter(folder: string, base: BaseModel, options: { allowNonfinite?: boolean; modelName?: string } = {}): Promise<{
   method: PeftMethod; state: TrainingState | null; moments: Map<Tensor, { m: Float32Array; v: Float32Array }>; optimizerStep: number;
+  /** Things worth a line on stderr that do not stop the load (an HF adapter naming another base model). */
+  notes: string[];
 }> {
   const dir = await recoverFolder(folder); // a save killed between its two renames left the old folder aside
   const finite = { requireFinite: !options.allowNonfinite, floatsOnly: true };
   const statePath = join(dir, 'training_state.json');
-  if (existsSync(statePath)) {
-    const state = await readJson(statePath) as TrainingState & { optimizerStep?: number };
-    if (typeof state !== 'object' || state === null || Array.isArray(state)) throw new AdapterError(`${statePath}: (root): must be a JSON object`);
-    if (state.format !== 'webpeft-training-state') throw new AdapterError(`${statePath}: format: not a webpeft training state`);
-    if (!(METHOD_NAMES as readonly unknown[]).includes(state.method)) throw new AdapterError(`${statePath}: method: ${JSON.stringify(state.method)} is not one of ${METHOD_NAMES.join(', ')}`);
-    const file = await loadSafetensors(join(dir, 'training_state.safetensors'), finite);
-    checkSettings(state.settings, statePath);
+  const cfgPath = join(dir, 'adapter_config.json');
+  const notes: string[] = [];
+  const state = await readTrainingState(dir).catch((e: unknown) => {
+    // a state from before exact resume: the HF PEFT files beside it still hold the adapter
+    if (!(e instanceof TrainingStateError && e.field === 'version' && existsSync(cfgPath))) throw e;
+    notes.push(`${e.message}; loading the HF PEFT files instead`);
+    return null;
+  });
+  if (state) {
+    checkBaseShape(state.base, base, statePath);
+    const weightsPath = join(dir, 'training_state.safetensors');
+    const file = await loadSafetensors(weightsPath, finite);
     const method = await buildMethod(state.method, base, state.settings).catch((e: unknown) => {
       throw new AdapterError(`${statePath}: settings: cannot build a '${state.method}' adapter from ${JSON.stringify(state.settings)} (${(e as Error).message.split('\n')[0]})`);
     });
-    const byKey = new Map<string, Tensor>();
-    for (const [name, t] of method.params) byKey.set(`method.${name}`, t);
-    for (const [name, t] of base.params) byKey.set(`base.${name}`, t);
+    await checkBaseWeights(state.base, base, method, statePath);
+    // every tensor the method owns and every base tensor it trains, by saved key
+    const expected = new Map<string, { params: typeof base.params; name: string; t: Tensor }>();
+    for (const [name, t] of method.params) expected.set(`method.${name}`, { params: method.params, name, t });
+    for (const [name, t] of base.params) if (method.trainsBase?.(name)) expected.set(`base.${name}`, { params: base.params, name, t });
+    const bad = (key: string, why: string): never => { throw new TrainingStateError(`${weightsPath}: ${key}: ${why}`); };
     for (const [key, t] of file.tensors) {
-      if (key.startsWith('adam_')) continue;
-      const target = byKey.get(key);
-      if (!target) throw new AdapterError(`${join(dir, 'training_state.safetensors')}: ${key}: no such tensor in a '${state.method}' adapter on this model`);
-      const params = key.startsWith('method.') ? method.params : base.params;
-      const name = key.replace(/^(method|base)\./, '');
-      if (target.size !== t.data.length) throw new AdapterError(`${join(dir, 'training_state.safetensors')}: ${key}: ${t.data.length} values, expected ${target.size}`);
-      params.assign(name, t.data as Float32Array);
+      const moment = /^adam_[mv]\.(.*)$/.exec(key);
+      const target = expected.get(moment ? moment[1] : key);
+      if (!target) bad(key, `not a tensor of a '${state.method}' adapter on this model (extra tensor)`);
+      if (t.data.length !== target!.t.size) bad(key, `${t.data.length} values, expected ${target!.t.size}`);
     }
+    for (const key of expected.keys()) {
+      if (!file.tensors.has(key)) bad(key, 'missing (a resumed run would start it from its initial value)');
+      if (file.tensors.has(`adam_m.${key}`) !== file.tensors.has(`adam_v.${key}`)) {
+        bad(file.tensors.has(`adam_m.${key}`) ? `adam_v.${key}` : `adam_m.${key}`, 'missing (AdamW moments come in pairs)');
+      }
+    }
+    for (const [key, { params, name }] of expected) params.assign(name, file.tensors.get(key)!.data as Float32Array);
     const moments = new Map<Tensor, { m: Float32Array; v: Float32Array }>();
-    for (const [key] of file.tensors) {
-      if (key.startsWith('adam_') || !file.tensors.has(`adam_m.${key}`)) continue;
-      const params = key.startsWith('method.') ? method.params : base.params;
-      const t = params.tensor(key.replace(/^(method|base)\./, ''));
-      moments.set(t, { m: file.tensors.get(`adam_m.${key}`)!.data as Float32Array, v: file.tensors.get(`adam_v.${key}`)!.data as Float32Array });
+    for (const [key, { t }] of expected) {
+      const m = file.tensors.get(`adam_m.${key}`);
+      if (m) moments.set(t, { m: m.data as Float32Array, v: file.tensors.get(`adam_v.${key}`)!.data as Float32Array });
     }
-    return { method, state, moments, optimizerStep: state.optimizerStep ?? 0 };
+    return { method, state, moments, optimizerStep: state.optimizerStep, notes: [] };
   }
-  const cfgPath = join(dir, 'adapter_config.json');
   if (!existsSync(cfgPath)) throw new AdapterError(`${dir}: no adapter_config.json or training_state.json`);
   const config = await readJson(cfgPath);
   const file = await loadSafetensors(join(dir, 'adapter_model.safetensors'), finite);
   const method = importHfAdapter(base, config, file, { config: cfgPath, weights: join(dir, 'adapter_model.safetensors') });
-  return { method, state: null, moments: new Map(), optimizerStep: 0 };
+  // HF files carry no weights fingerprint: the shapes were checked; the name is compared where both are known
+  const named = (config as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+  if (typeof named === 'string' && options.modelName && basename(named).toLowerCase() !== basename(options.modelName).toLowerCase()) {
+    notes.push(`${cfgPath}: base_model_name_or_path '${named}' is not '${options.modelName}' (the shapes fit, so it loads; is it the model it was trained on?)`);
+  }
+  return { method, state: null, moments: new Map(), optimizerStep: 0, notes };
 }

@@ -1,16 +1,25 @@
 /**
  * The training loop every command uses: one tidy scope per step (forward, backward, gradient masks,
- * clipping, AdamW with a linear warm-up/decay schedule); the loss is the only value read back.
+ * clipping, AdamW with a linear warm-up/decay schedule); the loss and the gradient norm are the only values
+ * read back (one readback, one queue submission per step), so a non-finite one stops training at its step.
+ *
+ * Steps are absolute: a resumed run continues at `resume.step` with the schedule built over the whole run's
+ * `config.steps`, the batch and dropout seeds of step s, and AdamW's saved step count and moments — so k steps
+ * and a resume for the rest equal one uninterrupted run bit for bit (test/train-resume.test.ts).
  */
 import type { Backend } from '../autograd/backend.js';
 import { tensor } from '../autograd/create.js';
 import type { FloatDType } from '../autograd/dtype.js';
-import { AdamW, clipGradNorm, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
+import { AdamW, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
+import { add, concat, div, minimum, mul, reshape, scalarLike, sqrt, square, sum } from '../autograd/functions.js';
+import { noGrad } from '../autograd/op.js';
+import { AnomalyError } from '../autograd/anomaly.js';
 import { backward } from '../autograd/tape.js';
 import { keep, tidy, type Tensor } from '../autograd/tensor.js';
 import type { Batch } from '../data/datasets.js';
 
 export interface TrainConfig {
+  /** Total steps of the run (the schedule decays to 0 at the last one), including steps done before a resume. */
   steps: number;
   lr: number;
   /** Warm-up steps (default 6 % of steps). */
@@ -35,8 +44,26 @@ export interface TrainJob {
   afterBackward?: () => void;
   config: TrainConfig;
   onStep?: (log: StepLog) => void;
-  /** Continue a saved run: AdamW's step count and moments (see train/adapter-dir.ts). */
-  resume?: { step: number; moments: Map<Tensor, { m: ArrayLike<number>; v: ArrayLike<number> }> };
+  /** Continue a saved run at `step`: AdamW's step count and moments (see train/adapter-dir.ts). */
+  resume?: { step: number; optimizerStep: number; moments: Map<Tensor, { m: ArrayLike<number>; v: ArrayLike<number> }> };
+  /** Stop before this step (a checkpoint to resume from later); default config.steps. */
+  stopAt?: number;
+  /** Save the run every `every` steps (steps done, the optimizer); a step that then fails names the last save. */
+  checkpoint?: { every: number; save: (stepsDone: number, optimizer: AdamW) => Promise<void> };
+}
+
+/** A step failed (a lost device, …) after checkpoints were being written: the step, the last saved step, the cause. */
+export class TrainingInterruptedError extends Error {
+  override name = 'TrainingInterruptedError';
+  constructor(readonly step: number, readonly lastSaved: number | null, readonly failure: Error) {
+    super(`step ${step}: ${failure.message}`);
+  }
+}
+
+/** Training met a NaN or ±Inf: the step and what held it (the loss, or the gradient of a named tensor). */
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+  constructor(readonly step: number, readonly what: string, message: string) { super(message); }
 }
 
 export interface TrainResult { losses: number[]; seconds: number; optimizer: AdamW }
@@ -45,29 +72,88 @@ export async function trainLoop(job: TrainJob): Promise<TrainResult> {
   const c = job.config;
   if (job.trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
   const opt = new AdamW(job.trainable, { lr: c.lr, betas: [0.9, c.beta2 ?? 0.999], weightDecay: c.weightDecay ?? 0.01, decays: decaysLikeHf });
-  if (job.resume) opt.importState(job.resume.step, job.resume.moments);
-  const schedule = linearSchedule(c.warmup ?? Math.round(0.06 * c.steps), c.steps);
+  if (job.resume) opt.importState(job.resume.optimizerStep, job.resume.moments);
+  const schedule = linearSchedule(warmupSteps(c), c.steps);
   const losses: number[] = [];
   const start = performance.now();
-  for (let step = 0; step < c.steps; step++) {
+  const first = job.resume?.step ?? 0;
+  const stopAt = Math.min(job.stopAt ?? c.steps, c.steps);
+  let lastSaved: number | null = job.resume ? first : null;
+  for (let step = first; step < stopAt; step++) {
+    try {
+      await runStep(step);
+    } catch (e) {
+      if (!job.checkpoint || e instanceof NonFiniteError) throw e;
+      throw new TrainingInterruptedError(step, lastSaved, e as Error);
+    }
+    if (job.checkpoint && (step + 1) % job.checkpoint.every === 0 && step + 1 < stopAt) {
+      await job.checkpoint.save(step + 1, opt);
+      lastSaved = step + 1;
+    }
+  }
+  return { losses, seconds: (performance.now() - start) / 1000, optimizer: opt };
+
+  async function runStep(step: number): Promise<void> {
     const batch = job.batch(step);
-    const loss = tidy(() => {
-      const l = job.loss(batch, step);
-      backward(l);
-      return keep(l.detach());
-    });
+    let loss: Tensor;
+    try {
+      loss = tidy(() => {
+        const l = job.loss(batch, step);
+        backward(l);
+        return keep(l.detach());
+      });
+    } catch (e) {
+      opt.zeroGrad();
+      if (e instanceof AnomalyError) throw new NonFiniteError(step, e.where, `step ${step}: ${e.message}`);
+      throw e;
+    }
     job.afterBackward?.();
-    if ((c.clip ?? 1) > 0) clipGradNorm(job.trainable, c.clip ?? 1)?.dispose();
+    // one readback per step, after the update is queued: [loss, Σg² of each trainable tensor]
+    const probe = clipAndProbe(job.trainable, loss, c.clip ?? 1);
+    loss.dispose();
     opt.lrScale = schedule(step);
     opt.step();
+    const values = await probe.tensor.data();
+    probe.tensor.dispose();
     opt.zeroGrad();
-    const value = await loss.item();
-    loss.dispose();
-    if (!Number.isFinite(value)) throw new Error(`training diverged at step ${step} (loss ${value}); lower the learning rate`);
+    const value = values[0];
+    const bad = probe.tensors.findIndex((_, i) => !Number.isFinite(values[i + 1]));
+    if (!Number.isFinite(value)) {
+      throw new NonFiniteError(step, 'loss', `step ${step}: the loss is ${value}; training stopped (the weights in memory took this step; nothing was saved). Lower the learning rate, or run with --detect-anomaly`);
+    }
+    if (bad >= 0) {
+      const name = probe.tensors[bad].name ?? probe.tensors[bad].describe();
+      throw new NonFiniteError(step, name, `step ${step}: the gradient of ${name} is not finite (Σg² = ${values[bad + 1]}); training stopped (the weights in memory took this step; nothing was saved)`);
+    }
     losses.push(value);
     job.onStep?.({ step, loss: value, lr: c.lr * opt.lrScale, seconds: (performance.now() - start) / 1000 });
   }
-  return { losses, seconds: (performance.now() - start) / 1000, optimizer: opt };
+}
+
+/** Warm-up steps of a run: `warmup`, default 6 % of all its steps. */
+export const warmupSteps = (c: TrainConfig): number => c.warmup ?? Math.round(0.06 * c.steps);
+
+/**
+ * Clips the gradients to a global L2 norm of `clip` (torch.nn.utils.clip_grad_norm_, as `clipGradNorm`; 0 = off)
+ * and returns, as one device tensor, the loss and each gradient's Σg² taken before clipping — so a NaN or ±Inf
+ * is seen, and its tensor named, in the step's single readback.
+ */
+function clipAndProbe(trainable: Tensor[], loss: Tensor, clip: number): { tensor: Tensor; tensors: Tensor[] } {
+  const withGrad = trainable.filter((t) => t.grad);
+  const probe = noGrad(() => tidy(() => {
+    const squares = withGrad.map((t) => sum(square(t.grad!)));
+    if (clip > 0 && squares.length > 0) {
+      const total = sqrt(squares.reduce((x, y) => add(x, y)));
+      const coef = minimum(div(scalarLike(total, clip), add(total, 1e-6)), scalarLike(total, 1));
+      for (const t of withGrad) {
+        const scaled = keep(mul(t.grad!, coef));
+        t.grad!.dispose();
+        t.grad = scaled;
+      }
+    }
+    return concat([loss, ...squares].map((x) => reshape(x, [1])), 0);
+  }));
+  return { tensor: probe, tensors: withGrad };
 }
 
 /** A data batch as tensors on a backend: ids and labels i32, the mask in the model's float dtype. */

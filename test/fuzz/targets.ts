@@ -7,6 +7,8 @@
  *   - rejected with anything else (TypeError, RangeError, a plain Error, several lines) → failure;
  *   - accepted → the result must work: a forward pass gives finite logits, a tokenizer gives ids in range.
  */
+import { stateFor } from '../helpers/training-state.js';
+import { TrainingStateError } from '../../src/train/training-state.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -32,7 +34,7 @@ import type { MethodName } from '../../src/peft/counts.js';
 import { applyJsonEdit, applySafetensorsEdit, jsonEdit, safetensorsEdit } from './mutate.js';
 
 /** The error classes this project defines for bad input. */
-export const TYPED_ERRORS = [SafetensorsError, ConfigError, TokenizerError, CheckpointError, AdapterError, ModelInputError, SaveError];
+export const TYPED_ERRORS = [SafetensorsError, ConfigError, TokenizerError, CheckpointError, AdapterError, ModelInputError, SaveError, TrainingStateError];
 
 export class AcceptedGarbage extends Error {}
 
@@ -106,8 +108,8 @@ async function adapterTarget(spec: AdapterSpec, work: string): Promise<Target> {
   const base = baseOf(model);
   const settings: MethodSettings = { virtualTokens: 3, hidden: 8, encoder: 'mlp', seed: 5 };
   const method = await buildMethod(spec.method, base, settings);
-  const state: TrainingState = { format: 'webpeft-training-state', version: 1, method: spec.method, settings,
-    task: spec.family === 'gpt2' ? 'subject' : 'spam', model: `${spec.family}-tiny`, step: 4, lr: 0.01 };
+  const state: TrainingState = await stateFor(base, method, { method: spec.method, settings,
+    task: spec.family === 'gpt2' ? 'subject' : 'spam', model: `${spec.family}-tiny`, step: 4, lr: 0.01 });
   const dir = join(work, `source-${spec.method}-${spec.family}-${spec.files}`);
   await saveAdapter(dir, base, method, state, null, spec.family === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS');
   const names = spec.files === 'hf' ? ['adapter_config.json', 'adapter_model.safetensors'] : ['training_state.json', 'training_state.safetensors'];

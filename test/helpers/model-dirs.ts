@@ -22,11 +22,11 @@ export async function tinyGpt2Dir(): Promise<string> {
   return dir;
 }
 
-export async function tinyBertDir(): Promise<string> {
+export async function tinyBertDir(seed = 1): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'webpeft-bert-'));
   const config = parseBertConfig({ vocab_size: 4096, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
     max_position_embeddings: 96, pad_token_id: 0 }, 'tiny');
-  const model = Bert.init(config, { seed: 1, head: 'masked-lm' });
+  const model = Bert.init(config, { seed, head: 'masked-lm' });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configToJson(config)));
   writeFileSync(join(dir, 'model.safetensors'), checkpointToSafetensors(await model.save()));
   copyTokenizer('bert', dir);

@@ -61,6 +61,8 @@ export class GpuRuntime {
   /** Validation of pipelines created since the last read. */
   private compiling: Promise<void>[] = [];
   private lost = false;
+  /** Set by destroy(): the device loss that follows is expected. */
+  private destroying = false;
 
   constructor(readonly ctx: GpuContext, readonly stats: KernelStats) {
     this.device = ctx.device;
@@ -75,10 +77,10 @@ export class GpuRuntime {
       this.error ??= new GpuDeviceError(`WebGPU error: ${message.split('\n')[0]}`);
     });
     void this.device.lost.then((info) => {
-      // a device lost by destroy() is no error
-      if (info.reason === 'destroyed') return;
+      // a device lost by our own destroy() is no error; destroyed by anyone else, it is a loss like any other
+      if (this.destroying) return;
       this.lost = true;
-      this.error = new GpuDeviceError(`WebGPU device lost: ${info.message || info.reason}`);
+      this.error = new GpuDeviceError(`the WebGPU device was lost (${info.reason === 'destroyed' ? 'destroyed' : info.reason}${info.message ? `: ${info.message.split('\n')[0]}` : ''})`);
     });
   }
 
@@ -152,7 +154,11 @@ export class GpuRuntime {
     await staging?.mapAsync(GPUMapMode.READ, 0, bytes).catch((e: unknown) => { mapError = e; });
     await Promise.all(this.compiling.splice(0)); // a shader error outranks the errors its dispatches raised
     this.check();
-    if (mapError) throw new GpuDeviceError(`WebGPU readback failed: ${(mapError as Error).message}`);
+    if (mapError) {
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 50))]); // a loss explains the failure better
+      this.check();
+      throw new GpuDeviceError(`WebGPU readback failed: ${(mapError as Error).message || 'no reason given'}`);
+    }
     if (!staging) return new ArrayBuffer(0);
     const out = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
@@ -209,6 +215,7 @@ export class GpuRuntime {
   }
 
   destroy(): void {
+    this.destroying = true;
     this.pass = null;
     this.encoder = null;
     this.device.destroy();
