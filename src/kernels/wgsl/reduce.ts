@@ -7,7 +7,7 @@
 import type { ReduceOp } from '../../autograd/backend.js';
 import { stridesOf, type Shape } from '../../autograd/shape.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { grid, header, main1d, ro, rw, stridedOffsets, WG } from './shader.js';
+import { grid, groups1d, header, main1d, ro, rw, stridedOffsets } from './shader.js';
 
 const INIT: Record<ReduceOp, string> = { sum: '0.0', max: 'neg_inf_f()' };
 const COMBINE: Record<ReduceOp, (a: string, b: string) => string> = {
@@ -57,7 +57,7 @@ export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, shape: Shape
   out[o] = acc;`),
       bindings: [x, out],
       meta,
-      groups: grid(Math.ceil(numOut / WG)),
+      groups: groups1d(numOut, rt.maxGroups1d),
     });
     return out;
   }
