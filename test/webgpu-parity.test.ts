@@ -23,7 +23,7 @@ describe.runIf(gpu)('WebGPU equals CPU for every op (forward and gradients)', ()
 
 /** Ops whose WGSL kernel has variants chosen by adapter kind: every variant must equal the CPU, not only the default. */
 const VARIANTS: { ops: string[]; set: (kind: string) => void; get: () => string; kinds: string[] }[] = gpu ? [
-  { ops: ['matmul'], kinds: ['register', 'tiled'], get: () => gpu.matmulKernel, set: (k) => { gpu.matmulKernel = k as MatmulKernel; } },
+  { ops: ['matmul', 'linear'], kinds: ['register', 'tiled'], get: () => gpu.matmulKernel, set: (k) => { gpu.matmulKernel = k as MatmulKernel; } },
   { ops: ['softmax', 'log_softmax', 'layernorm'], kinds: ['thread', 'workgroup'], get: () => gpu.rowKernel, set: (k) => { gpu.rowKernel = k as RowKernel; } },
 ] : [];
 

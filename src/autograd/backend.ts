@@ -38,6 +38,9 @@ export interface MatmulParams {
   transA: boolean; transB: boolean;
 }
 
+/** out (rows, N) = x (rows, K) @ op(W) + bias (N); W is stored (K, N), or (N, K) when transW (nn.Linear's layout). */
+export interface LinearParams { rows: number; K: number; N: number; transW: boolean }
+
 export interface AdamWParams {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
   /** 1 − β1^t and 1 − β2^t for bias correction at this step. */
@@ -85,6 +88,8 @@ export interface Backend {
 
   // ---- linear algebra and layout
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage;
+  /** A matmul with the bias added as it is stored: one pass over the output instead of two. */
+  linear(x: Storage, w: Storage, bias: Storage, p: LinearParams, dtype: FloatDType): Storage;
   /** out = x with axes permuted: out.shape[i] = shape[perm[i]]. */
   permute(x: Storage, shape: Shape, perm: readonly number[], dtype: DType): Storage;
   slice(x: Storage, shape: Shape, begin: readonly number[], size: readonly number[], dtype: DType): Storage;

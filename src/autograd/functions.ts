@@ -10,6 +10,7 @@ import type { Tensor } from './tensor.js';
 import { OPS } from './ops/index.js';
 import type { ReduceAttrs } from './ops/reduce.js';
 import type { MatmulAttrs } from './ops/matmul.js';
+import type { LinearAttrs } from './ops/linear.js';
 import type { CrossEntropyAttrs } from './ops/nn.js';
 
 type Operand = Tensor | number;
@@ -89,6 +90,8 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
 
 // ---- linear algebra
 export const matmul = (a: Tensor, b: Tensor, attrs: MatmulAttrs = {}) => apply(OPS.matmul, [a, b], attrs);
+/** x (…, K) @ op(weight) + bias in one kernel; weight (K, N), or (N, K) with transW. */
+export const linear = (x: Tensor, weight: Tensor, bias: Tensor, attrs: LinearAttrs = {}) => apply(OPS.linear, [x, weight, bias], attrs);
 
 // ---- neural-network ops
 export const embedding = (weight: Tensor, ids: Tensor) => apply(OPS.embedding, [weight, ids], {});

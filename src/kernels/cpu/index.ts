@@ -1,5 +1,5 @@
 import {
-  type AdamWParams, type Backend, BackendError, type BinaryOp, type KernelStats, type MatmulParams, type ReduceOp,
+  type AdamWParams, type Backend, BackendError, type BinaryOp, type KernelStats, type LinearParams, type MatmulParams, type ReduceOp,
   type SgdParams, type Storage, type UnaryOp, countLaunch, newStats,
 } from '../../autograd/backend.js';
 import { type DType, type FloatDType, type TypedArray, arrayFor } from '../../autograd/dtype.js';
@@ -11,6 +11,7 @@ import { dropout } from './dropout.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
+import { linear } from './linear.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
 import { reduce } from './reduce.js';
@@ -98,6 +99,11 @@ export class CpuBackend implements Backend {
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage {
     countLaunch(this.stats, 'matmul');
     return matmul(floats(a, dtype, 0, 'matmul a'), floats(b, dtype, 0, 'matmul b'), p, dtype);
+  }
+
+  linear(x: Storage, w: Storage, bias: Storage, p: LinearParams, dtype: FloatDType): Storage {
+    countLaunch(this.stats, 'linear');
+    return linear(floats(x, dtype, p.rows * p.K, 'linear x'), floats(w, dtype, p.K * p.N, 'linear w'), floats(bias, dtype, p.N, 'linear bias'), p, dtype);
   }
 
   permute(x: Storage, shape: Shape, perm: readonly number[], dtype: DType): Storage {

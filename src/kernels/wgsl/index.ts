@@ -5,7 +5,7 @@
  */
 import {
   BackendError, countLaunch, newStats, type AdamWParams, type Backend, type BinaryOp, type KernelStats,
-  type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
+  type LinearParams, type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
 } from '../../autograd/backend.js';
 import type { DType, FloatDType, TypedArray } from '../../autograd/dtype.js';
 import type { Shape } from '../../autograd/shape.js';
@@ -16,6 +16,7 @@ import { requestGpu, type GpuContext, type GpuOptions } from './device.js';
 import { dropout } from './dropout.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
+import { linear } from './linear.js';
 import { matmul, type MatmulKernel } from './matmul.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
@@ -160,6 +161,11 @@ export class WebGpuBackend implements Backend {
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage {
     this.launch('matmul', dtype);
     return matmul(this.rt, gpu(a), gpu(b), p, this.matmulKernel);
+  }
+
+  linear(x: Storage, w: Storage, bias: Storage, p: LinearParams, dtype: FloatDType): Storage {
+    this.launch('linear', dtype);
+    return linear(this.rt, gpu(x), gpu(w), gpu(bias), p, this.matmulKernel);
   }
 
   permute(x: Storage, shape: Shape, perm: readonly number[], dtype: DType): Storage {
