@@ -24,7 +24,7 @@ describe.runIf(gpu)('WebGPU equals CPU for every op (forward and gradients)', ()
 /** Ops whose WGSL kernel has variants chosen by adapter kind: every variant must equal the CPU, not only the default. */
 const VARIANTS: { ops: string[]; set: (kind: string) => void; get: () => string; kinds: string[] }[] = gpu ? [
   { ops: ['matmul', 'linear'], kinds: ['register', 'tiled'], get: () => gpu.matmulKernel, set: (k) => { gpu.matmulKernel = k as MatmulKernel; } },
-  { ops: ['softmax', 'log_softmax', 'layernorm'], kinds: ['thread', 'workgroup'], get: () => gpu.rowKernel, set: (k) => { gpu.rowKernel = k as RowKernel; } },
+  { ops: ['softmax', 'log_softmax', 'layernorm', 'attention_probs'], kinds: ['thread', 'workgroup'], get: () => gpu.rowKernel, set: (k) => { gpu.rowKernel = k as RowKernel; } },
 ] : [];
 
 describe.runIf(gpu)('every WebGPU kernel variant equals the CPU', () => {

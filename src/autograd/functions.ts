@@ -11,6 +11,7 @@ import { OPS } from './ops/index.js';
 import type { ReduceAttrs } from './ops/reduce.js';
 import type { MatmulAttrs } from './ops/matmul.js';
 import type { LinearAttrs } from './ops/linear.js';
+import type { AttentionProbsAttrs } from './ops/attention-probs.js';
 import type { CrossEntropyAttrs } from './ops/nn.js';
 
 type Operand = Tensor | number;
@@ -94,6 +95,8 @@ export const matmul = (a: Tensor, b: Tensor, attrs: MatmulAttrs = {}) => apply(O
 export const linear = (x: Tensor, weight: Tensor, bias: Tensor, attrs: LinearAttrs = {}) => apply(OPS.linear, [x, weight, bias], attrs);
 
 // ---- neural-network ops
+/** dropout(softmax(masked(scores · scale))) over the key axis in one kernel; scores (B, H, T, S), keyMask (B, S). */
+export const attentionProbs = (scores: Tensor, keyMask: Tensor, attrs: AttentionProbsAttrs) => apply(OPS.attention_probs, [scores, keyMask], attrs);
 export const embedding = (weight: Tensor, ids: Tensor) => apply(OPS.embedding, [weight, ids], {});
 export const softmax = (x: Tensor) => apply(OPS.softmax, [x], {});
 export const logSoftmax = (x: Tensor) => apply(OPS.log_softmax, [x], {});

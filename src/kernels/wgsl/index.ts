@@ -4,7 +4,7 @@
  * and submitted on `flush`, on `read`, or every 256 dispatches (see runtime.ts). Computes in f32 (i32 for ids).
  */
 import {
-  BackendError, countLaunch, newStats, type AdamWParams, type Backend, type BinaryOp, type KernelStats,
+  BackendError, countLaunch, newStats, type AdamWParams, type AttentionProbsParams, type Backend, type BinaryOp, type KernelStats,
   type LinearParams, type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
 } from '../../autograd/backend.js';
 import type { DType, FloatDType, TypedArray } from '../../autograd/dtype.js';
@@ -17,6 +17,7 @@ import { dropout } from './dropout.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
 import { linear } from './linear.js';
+import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
 import { matmul, type MatmulKernel } from './matmul.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
@@ -225,6 +226,16 @@ export class WebGpuBackend implements Backend {
     dtype: FloatDType): Storage {
     this.launch('crossEntropyBackward', dtype);
     return crossEntropyBackward(this.rt, gpu(logits), gpu(targets), gpu(g), rows, cols, ignoreIndex);
+  }
+
+  attentionProbs(scores: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): { probs: Storage; softmax?: Storage } {
+    this.launch('attentionProbs', dtype);
+    return attentionProbs(this.rt, gpu(scores), gpu(keyMask), p, this.rowKernel);
+  }
+
+  attentionProbsBackward(y: Storage, g: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): Storage {
+    this.launch('attentionProbsBackward', dtype);
+    return attentionProbsBackward(this.rt, gpu(y), gpu(g), gpu(keyMask), p, this.rowKernel);
   }
 
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage {
