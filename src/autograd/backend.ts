@@ -98,6 +98,9 @@ export interface Backend {
   // ---- reductions: output has `shape` with every axis in `axes` set to 1
   reduce(op: ReduceOp, x: Storage, shape: Shape, axes: readonly number[], dtype: FloatDType): Storage;
 
+  /** Σ x² over all n elements, as a one-element storage (gradient norms without a squared copy). */
+  sumSquares(x: Storage, n: number, dtype: FloatDType): Storage;
+
   // ---- linear algebra and layout
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage;
   /** A matmul with the bias added as it is stored: one pass over the output instead of two. */

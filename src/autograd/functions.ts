@@ -89,6 +89,9 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   return summed.view(shape);
 }
 
+/** Σ x² over every element, one kernel. */
+export const sumSquares = (x: Tensor) => apply(OPS.sum_squares, [x], {});
+
 // ---- linear algebra
 export const matmul = (a: Tensor, b: Tensor, attrs: MatmulAttrs = {}) => apply(OPS.matmul, [a, b], attrs);
 /** x (…, K) @ op(weight) + bias in one kernel; weight (K, N), or (N, K) with transW. */

@@ -11,6 +11,7 @@ import { layoutOps } from './layout.js';
 import { matmulOp } from './matmul.js';
 import { linearOp } from './linear.js';
 import { attentionProbsOp } from './attention-probs.js';
+import { sumSquaresOp } from './sum-squares.js';
 import { nnOps } from './nn.js';
 import { lstmCellOp } from './composite.js';
 import { shapeArb } from './cases.js';
@@ -36,7 +37,7 @@ const helperOps: OpDef[] = helperRows.map(([name, min, max]) => ({
 }));
 
 /** Every op, differentiable first. */
-export const OP_LIST: OpDef[] = [...unaryOps, ...binaryOps, ...reduceOps, ...layoutOps, matmulOp, linearOp, ...nnOps, attentionProbsOp, lstmCellOp, ...helperOps];
+export const OP_LIST: OpDef[] = [...unaryOps, ...binaryOps, ...reduceOps, sumSquaresOp, ...layoutOps, matmulOp, linearOp, ...nnOps, attentionProbsOp, lstmCellOp, ...helperOps];
 
 export const OPS: Record<string, OpDef> = Object.fromEntries(OP_LIST.map((op) => [op.name, op]));
 

@@ -13,6 +13,7 @@ import { layernorm, layernormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
 import { linear } from './linear.js';
 import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
+import { sumSquares } from './sum-squares.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
 import { reduce } from './reduce.js';
@@ -94,6 +95,11 @@ export class CpuBackend implements Backend {
   reduce(op: ReduceOp, x: Storage, shape: Shape, axes: readonly number[], dtype: FloatDType): Storage {
     countLaunch(this.stats, `reduce:${op}`);
     return reduce(op, floats(x, dtype, numel(shape), `reduce:${op} x`), shape, axes, dtype);
+  }
+
+  sumSquares(x: Storage, n: number, dtype: FloatDType): Storage {
+    countLaunch(this.stats, 'sumSquares');
+    return sumSquares(floats(x, dtype, n, 'sumSquares x'), n, dtype);
   }
 
   // ---- linear algebra and layout

@@ -18,6 +18,7 @@ import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
 import { linear } from './linear.js';
 import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
+import { sumSquares } from './sum-squares.js';
 import { matmul, type MatmulKernel } from './matmul.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
@@ -155,6 +156,11 @@ export class WebGpuBackend implements Backend {
   reduce(op: ReduceOp, x: Storage, shape: Shape, axes: readonly number[], dtype: FloatDType): Storage {
     this.launch(`reduce:${op}`, dtype);
     return reduce(this.rt, op, gpu(x), shape, axes);
+  }
+
+  sumSquares(x: Storage, n: number, dtype: FloatDType): Storage {
+    this.launch('sumSquares', dtype);
+    return sumSquares(this.rt, gpu(x), n);
   }
 
   // ---- linear algebra and layout

@@ -41,7 +41,9 @@ export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, shape: Shape
   const out = rt.alloc(numOut * 4);
   const sliceBase = stridedOffsets('o', kr, 2, ['base']);
   const elemOffset = stridedOffsets('r', rr, 2 + 2 * kr, ['off']);
-  const perThread = numOut >= 2048 || R <= 256;
+  // a thread per output; on software adapters also for the bias-gradient shapes (rows → a few hundred columns),
+  // where a workgroup's barriers cost more than the lost parallelism within one output
+  const perThread = numOut >= 2048 || R <= 256 || (rt.software && numOut >= 32);
   const combine = COMBINE[op]('acc', 'x[base + off]');
 
   if (perThread) {

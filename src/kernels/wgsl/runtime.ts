@@ -49,6 +49,8 @@ export class GpuRuntime {
   /** Dispatches issued (a backend call may issue more than one; stats.launches counts calls). */
   dispatches = 0;
   bytesAllocated = 0;
+  /** A software adapter (see device.ts): kernels pick their no-barrier variants. */
+  readonly software: boolean;
   /** Workgroup cap of 1-D kernels (grid-stride loops): a few per CPU thread on software adapters, none on GPUs. */
   maxGroups1d: number;
 
@@ -70,6 +72,7 @@ export class GpuRuntime {
   constructor(readonly ctx: GpuContext, readonly stats: KernelStats) {
     this.device = ctx.device;
     this.limits = ctx.device.limits;
+    this.software = ctx.software;
     this.maxGroups1d = ctx.software ? SOFTWARE_GROUPS_1D : Infinity;
     this.slotBytes = Math.max(META_BYTES, this.limits.minUniformBufferOffsetAlignment);
     this.metaArena = this.device.createBuffer({
