@@ -38,6 +38,21 @@ export interface MatmulParams {
   transA: boolean; transB: boolean;
 }
 
+/** out (rows, N) = x (rows, K) @ op(W) + bias (N); W is stored (K, N), or (N, K) when transW (nn.Linear's layout). */
+export interface LinearParams { rows: number; K: number; N: number; transW: boolean }
+
+/**
+ * Attention probabilities over scores (B, H, T, S): probs = dropout(softmax(v)) with v = fill where key j is
+ * blocked for query i (keyMask[b, j] = 0, or with `causal` j > S − T + i), else scores · scale; the dropout mask
+ * is the one `dropout` draws for the (B, H, T, S) tensor from `seed`.
+ */
+export interface AttentionProbsParams {
+  B: number; H: number; T: number; S: number;
+  scale: number; causal: boolean; p: number; seed: number;
+  /** What blocked scores become (the dtype's most negative finite value, as HF). */
+  fill: number;
+}
+
 export interface AdamWParams {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
   /** 1 − β1^t and 1 − β2^t for bias correction at this step. */
@@ -83,8 +98,13 @@ export interface Backend {
   // ---- reductions: output has `shape` with every axis in `axes` set to 1
   reduce(op: ReduceOp, x: Storage, shape: Shape, axes: readonly number[], dtype: FloatDType): Storage;
 
+  /** Σ x² over all n elements, as a one-element storage (gradient norms without a squared copy). */
+  sumSquares(x: Storage, n: number, dtype: FloatDType): Storage;
+
   // ---- linear algebra and layout
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage;
+  /** A matmul with the bias added as it is stored: one pass over the output instead of two. */
+  linear(x: Storage, w: Storage, bias: Storage, p: LinearParams, dtype: FloatDType): Storage;
   /** out = x with axes permuted: out.shape[i] = shape[perm[i]]. */
   permute(x: Storage, shape: Shape, perm: readonly number[], dtype: DType): Storage;
   slice(x: Storage, shape: Shape, begin: readonly number[], size: readonly number[], dtype: DType): Storage;
@@ -110,6 +130,10 @@ export interface Backend {
   /** dlogits = g[row] · (softmax(logits) − onehot(target)), zero on ignored rows. */
   crossEntropyBackward(logits: Storage, targets: Storage, g: Storage, rows: number, cols: number, ignoreIndex: number,
     dtype: FloatDType): Storage;
+  /** probs and, when p > 0, the softmax before dropout (backward's y); see AttentionProbsParams. One pass. */
+  attentionProbs(scores: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): { probs: Storage; softmax?: Storage };
+  /** dscores = scale·y⊙(gd − Σ gd⊙y), gd = dropout(g) with the forward's mask, 0 at blocked keys; y = softmax. */
+  attentionProbsBackward(y: Storage, g: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): Storage;
   /** x · keep / (1 − p) with keep = hash(seed, index) ≥ p — the same mask on every backend (see kernels/rng). */
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage;
 

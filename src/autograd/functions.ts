@@ -10,6 +10,8 @@ import type { Tensor } from './tensor.js';
 import { OPS } from './ops/index.js';
 import type { ReduceAttrs } from './ops/reduce.js';
 import type { MatmulAttrs } from './ops/matmul.js';
+import type { LinearAttrs } from './ops/linear.js';
+import type { AttentionProbsAttrs } from './ops/attention-probs.js';
 import type { CrossEntropyAttrs } from './ops/nn.js';
 
 type Operand = Tensor | number;
@@ -87,10 +89,17 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   return summed.view(shape);
 }
 
+/** Σ x² over every element, one kernel. */
+export const sumSquares = (x: Tensor) => apply(OPS.sum_squares, [x], {});
+
 // ---- linear algebra
 export const matmul = (a: Tensor, b: Tensor, attrs: MatmulAttrs = {}) => apply(OPS.matmul, [a, b], attrs);
+/** x (…, K) @ op(weight) + bias in one kernel; weight (K, N), or (N, K) with transW. */
+export const linear = (x: Tensor, weight: Tensor, bias: Tensor, attrs: LinearAttrs = {}) => apply(OPS.linear, [x, weight, bias], attrs);
 
 // ---- neural-network ops
+/** dropout(softmax(masked(scores · scale))) over the key axis in one kernel; scores (B, H, T, S), keyMask (B, S). */
+export const attentionProbs = (scores: Tensor, keyMask: Tensor, attrs: AttentionProbsAttrs) => apply(OPS.attention_probs, [scores, keyMask], attrs);
 /** weight[ids]; `paddingIdx`: that row gets no gradient (torch's nn.Embedding padding_idx). */
 export const embedding = (weight: Tensor, ids: Tensor, paddingIdx?: number) =>
   apply(OPS.embedding, [weight, ids], paddingIdx === undefined ? {} : { paddingIdx });

@@ -6,7 +6,7 @@ import type { FloatDType } from './dtype.js';
 import type { Storage } from './backend.js';
 import { noGrad } from './op.js';
 import { keep, tidy, type Tensor } from './tensor.js';
-import { add, div, minimum, mul, scalarLike, sqrt, square, sum } from './functions.js';
+import { add, div, minimum, mul, scalarLike, sqrt, sumSquares } from './functions.js';
 
 export interface AdamWOptions {
   lr?: number; betas?: [number, number]; eps?: number; weightDecay?: number;
@@ -145,7 +145,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor 
   const withGrad = [...params].filter((p) => p.grad);
   if (withGrad.length === 0) return null;
   return noGrad(() => tidy(() => {
-    const sq = withGrad.map((p) => sum(square(p.grad!)));
+    const sq = withGrad.map((p) => sumSquares(p.grad!));
     const total = sqrt(sq.reduce((a, b) => add(a, b)));
     const coef = minimum(div(scalarLike(total, maxNorm), add(total, 1e-6)), scalarLike(total, 1));
     for (const p of withGrad) {

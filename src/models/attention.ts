@@ -4,23 +4,18 @@
  *   - the key mask (B, S) covers every key position, including ones a hook adds;
  *   - with `causal`, query i (of T) sees key j (of S) iff j ≤ S − T + i: the S − T positions in front of the
  *     queries (a hook's prefix, a KV cache's past) are visible to every query.
- * Masked scores are set to the dtype's most negative finite value (HF's torch.finfo(dtype).min) before softmax.
+ * Masked scores are set to the dtype's most negative finite value (HF's torch.finfo(dtype).min) before softmax;
+ * scale, mask, softmax and dropout are one kernel (autograd/ops/attention-probs.ts).
  */
 import type { FloatDType } from '../autograd/dtype.js';
 import { fmt } from '../autograd/shape.js';
-import { tensor } from '../autograd/create.js';
-import { binary, dropout, maskedFill, matmul, maximum, mul, permute, reshape, scalarLike, softmax } from '../autograd/functions.js';
+import { attentionProbs, dropout, matmul, permute, reshape } from '../autograd/functions.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { hash32 } from '../kernels/rng.js';
 import type { ModelHooks } from './hooks.js';
 import { ModelInputError, castTo } from './common.js';
 
 export { castTo };
-
-/** torch.finfo(dtype).min */
-export function finfoMin(dtype: FloatDType): number {
-  return dtype === 'f64' ? -Number.MAX_VALUE : -3.4028234663852886e38;
-}
 
 /** (B, T, H·Dh) → (B, H, T, Dh) */
 export function splitHeads(x: Tensor, heads: number): Tensor {
@@ -34,20 +29,18 @@ export function mergeHeads(x: Tensor): Tensor {
   return reshape(permute(x, [0, 2, 1, 3]), [B, T, H * Dh]);
 }
 
-/** (1, 1, T, S): 1 where query i may not see key j, i.e. j > S − T + i. */
-export function causalBlocked(like: Tensor, T: number, S: number): Tensor {
-  const blocked = new Float64Array(T * S);
-  for (let i = 0; i < T; i++) for (let j = S - T + i + 1; j < S; j++) blocked[i * S + j] = 1;
-  return tensor(blocked, [1, 1, T, S], { backend: like.backend, dtype: like.dtype });
-}
-
 /** Dropout seeds for one forward pass: the k-th call site gets hash(seed, k), so a pass is reproducible. */
 export class DropoutSeeds {
   private site = 0;
   constructor(readonly train: boolean, readonly seed: number) {}
   apply(x: Tensor, p: number): Tensor {
-    if (!this.train || p === 0) return x;
-    return dropout(x, p, hash32((this.seed >>> 0) ^ hash32(0x9e3779b9 + this.site++)));
+    const seed = this.next(p);
+    return seed === null ? x : dropout(x, p, seed);
+  }
+  /** The next site's seed, or null when this pass drops nothing there (for kernels that fold dropout in). */
+  next(p: number): number | null {
+    if (!this.train || p === 0) return null;
+    return hash32((this.seed >>> 0) ^ hash32(0x9e3779b9 + this.site++));
   }
 }
 
@@ -65,8 +58,8 @@ export interface AttentionInput {
   /** Multiplies qkᵀ (1/√Dh, or 1/(√Dh·(layer+1)) for GPT-2's scale_attn_by_inverse_layer_idx). */
   scale: number;
   hooks?: ModelHooks;
-  /** Applied to the attention probabilities. */
-  dropout: (probs: Tensor) => Tensor;
+  /** Dropout on the attention probabilities (folded into their kernel). */
+  dropout: { p: number; seeds: DropoutSeeds };
 }
 
 /** softmax(q kᵀ · scale, masked) v → (B, H, T, Dh), after the layer's K/V hook. */
@@ -87,12 +80,9 @@ export function attention(a: AttentionInput): Tensor {
   }
   if (causal && S < T) throw new ModelInputError(`attention layer ${a.layer}: ${S} keys cannot be causal for ${T} queries`);
 
-  // scores: (B, H, T, S)
+  // scores: (B, H, T, S) → probs = dropout(softmax(masked(scores · scale))), one kernel (attention_probs)
   const scores = matmul(queries, keys, { transB: true });
-  const scaled = a.scale === 1 ? scores : mul(scores, a.scale);
-  // blocked: (B, 1, 1, S) padding, or (B, 1, T, S) with the causal rule
-  let blocked = reshape(binary('eq', keyMask, scalarLike(keyMask, 0)), [B, 1, 1, S]);
-  if (causal) blocked = maximum(blocked, causalBlocked(blocked, T, S));
-  const probs = a.dropout(softmax(maskedFill(scaled, blocked, finfoMin(queries.dtype as FloatDType))));
+  const seed = a.dropout.seeds.next(a.dropout.p);
+  const probs = attentionProbs(scores, keyMask, { scale: a.scale, causal, p: seed === null ? 0 : a.dropout.p, seed: seed ?? 0 });
   return matmul(probs, values);
 }

@@ -300,7 +300,7 @@ export class Bart {
     const heads = c.encoderAttentionHeads;
     const context = attention({
       layer: l, ...this.project(`${L}.self_attn`, h, h, heads), keyMask: mask, causal: false, hooks,
-      scale: 1 / Math.sqrt(c.dModel / heads), dropout: (probs) => drop.apply(probs, c.attentionDropout),
+      scale: 1 / Math.sqrt(c.dModel / heads), dropout: { p: c.attentionDropout, seeds: drop },
     });
     h = this.norm(add(h, drop.apply(this.out(`${L}.self_attn`, context), c.dropout)), `${L}.self_attn_layer_norm`);
     return this.norm(add(h, drop.apply(this.ffn(L, h, drop), c.dropout)), `${L}.final_layer_norm`);
@@ -317,7 +317,7 @@ export class Bart {
     const kv = cache ? cache.self.extend(l, self.keys, self.values) : self;
     const context = attention({
       layer: l, queries: self.queries, keys: kv.keys, values: kv.values, keyMask, causal: true, hooks: hooks?.decoder, scale,
-      dropout: (probs) => drop.apply(probs, c.attentionDropout),
+      dropout: { p: c.attentionDropout, seeds: drop },
     });
     h = this.norm(add(h, drop.apply(this.out(`${L}.self_attn`, context), c.dropout)), `${L}.self_attn_layer_norm`);
 
@@ -330,7 +330,7 @@ export class Bart {
     }
     const crossContext = attention({
       layer: l, queries, keys: cross.keys, values: cross.values, keyMask: encoded.mask, causal: false, hooks: hooks?.cross, scale,
-      dropout: (probs) => drop.apply(probs, c.attentionDropout),
+      dropout: { p: c.attentionDropout, seeds: drop },
     });
     h = this.norm(add(h, drop.apply(this.out(`${L}.encoder_attn`, crossContext), c.dropout)), `${L}.encoder_attn_layer_norm`);
     return this.norm(add(h, drop.apply(this.ffn(L, h, drop), c.dropout)), `${L}.final_layer_norm`);

@@ -221,7 +221,7 @@ export class Bert {
       values: splitHeads(dense(h, 'attention.self.value'), heads),
       keyMask, causal: false, hooks,
       scale: 1 / Math.sqrt(c.hiddenSize / heads),
-      dropout: (probs) => drop.apply(probs, c.attentionProbsDropoutProb),
+      dropout: { p: c.attentionProbsDropoutProb, seeds: drop },
     });
     const a = norm(add(drop.apply(dense(mergeHeads(context), 'attention.output.dense'), c.hiddenDropoutProb), h), 'attention.output.LayerNorm');
     const inner = activate(dense(a, 'intermediate.dense'), c.activation);

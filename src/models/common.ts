@@ -1,16 +1,16 @@
 /** Small pieces both models use: linear layers in HF's two weight layouts, activations, id/mask tensors. */
 import type { FloatDType } from '../autograd/dtype.js';
 import { tensor } from '../autograd/create.js';
-import { add, gelu, matmul, relu } from '../autograd/functions.js';
+import { gelu, linear as linearOp, relu } from '../autograd/functions.js';
 import type { Tensor } from '../autograd/tensor.js';
 import type { Activation } from '../io/config.js';
 import { wrap } from '../autograd/op.js';
 
 /** HF Conv1D (GPT-2): weight stored [in, out]; x (…, in) → (…, out). */
-export const conv1d = (x: Tensor, weight: Tensor, bias: Tensor): Tensor => add(matmul(x, weight), bias);
+export const conv1d = (x: Tensor, weight: Tensor, bias: Tensor): Tensor => linearOp(x, weight, bias);
 
 /** nn.Linear (BERT): weight stored [out, in]; x (…, in) → (…, out). */
-export const linear = (x: Tensor, weight: Tensor, bias: Tensor): Tensor => add(matmul(x, weight, { transB: true }), bias);
+export const linear = (x: Tensor, weight: Tensor, bias: Tensor): Tensor => linearOp(x, weight, bias, { transW: true });
 
 export function activate(x: Tensor, act: Activation): Tensor {
   return act === 'relu' ? relu(x) : gelu(x, act === 'gelu_tanh' ? 'tanh' : 'erf');

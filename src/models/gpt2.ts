@@ -179,7 +179,7 @@ export class Gpt2 {
     const context = attention({
       layer: l, queries, keys, values, keyMask, causal: true, hooks,
       scale: c.scaleAttnWeights ? 1 / Math.sqrt(D / c.nHead) : 1,
-      dropout: (probs) => drop.apply(probs, c.attnPdrop),
+      dropout: { p: c.attnPdrop, seeds: drop },
     });
     h = add(h, drop.apply(conv1d(mergeHeads(context), p('attn.c_proj.weight'), p('attn.c_proj.bias')), c.residPdrop));
     const m = layernorm(h, p('ln_2.weight'), p('ln_2.bias'), c.layerNormEpsilon);

@@ -9,6 +9,7 @@
  */
 import { stateFor } from '../helpers/training-state.js';
 import { TrainingStateError } from '../../src/train/training-state.js';
+import { BaseMismatchError } from '../../src/train/base-check.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -34,7 +35,7 @@ import type { MethodName } from '../../src/peft/counts.js';
 import { applyJsonEdit, applySafetensorsEdit, jsonEdit, safetensorsEdit } from './mutate.js';
 
 /** The error classes this project defines for bad input. */
-export const TYPED_ERRORS = [SafetensorsError, ConfigError, TokenizerError, CheckpointError, AdapterError, ModelInputError, SaveError, TrainingStateError];
+export const TYPED_ERRORS = [SafetensorsError, ConfigError, TokenizerError, CheckpointError, AdapterError, ModelInputError, SaveError, TrainingStateError, BaseMismatchError];
 
 export class AcceptedGarbage extends Error {}
 

@@ -9,6 +9,9 @@ import { binaryForward, binaryOps, unaryOps } from './elementwise.js';
 import { reduceOps } from './reduce.js';
 import { layoutOps } from './layout.js';
 import { matmulOp } from './matmul.js';
+import { linearOp } from './linear.js';
+import { attentionProbsOp } from './attention-probs.js';
+import { sumSquaresOp } from './sum-squares.js';
 import { nnOps } from './nn.js';
 import { lstmCellOp } from './composite.js';
 import { shapeArb } from './cases.js';
@@ -34,7 +37,7 @@ const helperOps: OpDef[] = helperRows.map(([name, min, max]) => ({
 }));
 
 /** Every op, differentiable first. */
-export const OP_LIST: OpDef[] = [...unaryOps, ...binaryOps, ...reduceOps, ...layoutOps, matmulOp, ...nnOps, lstmCellOp, ...helperOps];
+export const OP_LIST: OpDef[] = [...unaryOps, ...binaryOps, ...reduceOps, sumSquaresOp, ...layoutOps, matmulOp, linearOp, ...nnOps, attentionProbsOp, lstmCellOp, ...helperOps];
 
 export const OPS: Record<string, OpDef> = Object.fromEntries(OP_LIST.map((op) => [op.name, op]));
 

@@ -1,5 +1,5 @@
 import {
-  type AdamWParams, type Backend, BackendError, type BinaryOp, type KernelStats, type MatmulParams, type ReduceOp,
+  type AdamWParams, type AttentionProbsParams, type Backend, BackendError, type BinaryOp, type KernelStats, type LinearParams, type MatmulParams, type ReduceOp,
   type SgdParams, type Storage, type UnaryOp, countLaunch, newStats,
 } from '../../autograd/backend.js';
 import { type DType, type FloatDType, type TypedArray, arrayFor } from '../../autograd/dtype.js';
@@ -11,6 +11,9 @@ import { dropout } from './dropout.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
 import { matmul } from './matmul.js';
+import { linear } from './linear.js';
+import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
+import { sumSquares } from './sum-squares.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
 import { reduce } from './reduce.js';
@@ -94,10 +97,20 @@ export class CpuBackend implements Backend {
     return reduce(op, floats(x, dtype, numel(shape), `reduce:${op} x`), shape, axes, dtype);
   }
 
+  sumSquares(x: Storage, n: number, dtype: FloatDType): Storage {
+    countLaunch(this.stats, 'sumSquares');
+    return sumSquares(floats(x, dtype, n, 'sumSquares x'), n, dtype);
+  }
+
   // ---- linear algebra and layout
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage {
     countLaunch(this.stats, 'matmul');
     return matmul(floats(a, dtype, 0, 'matmul a'), floats(b, dtype, 0, 'matmul b'), p, dtype);
+  }
+
+  linear(x: Storage, w: Storage, bias: Storage, p: LinearParams, dtype: FloatDType): Storage {
+    countLaunch(this.stats, 'linear');
+    return linear(floats(x, dtype, p.rows * p.K, 'linear x'), floats(w, dtype, p.K * p.N, 'linear w'), floats(bias, dtype, p.N, 'linear bias'), p, dtype);
   }
 
   permute(x: Storage, shape: Shape, perm: readonly number[], dtype: DType): Storage {
@@ -168,6 +181,19 @@ export class CpuBackend implements Backend {
       floats(logits, dtype, rows * cols, 'crossEntropyBackward logits'), ints(targets, rows, 'crossEntropyBackward targets'),
       floats(g, dtype, rows, 'crossEntropyBackward g'), rows, cols, ignoreIndex, dtype,
     );
+  }
+
+  attentionProbs(scores: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): { probs: Storage; softmax?: Storage } {
+    countLaunch(this.stats, 'attentionProbs');
+    const n = p.B * p.H * p.T * p.S;
+    return attentionProbs(floats(scores, dtype, n, 'attentionProbs scores'), floats(keyMask, dtype, p.B * p.S, 'attentionProbs keyMask'), p, dtype);
+  }
+
+  attentionProbsBackward(y: Storage, g: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): Storage {
+    countLaunch(this.stats, 'attentionProbsBackward');
+    const n = p.B * p.H * p.T * p.S;
+    return attentionProbsBackward(floats(y, dtype, n, 'attentionProbsBackward y'), floats(g, dtype, n, 'attentionProbsBackward g'),
+      floats(keyMask, dtype, p.B * p.S, 'attentionProbsBackward keyMask'), p, dtype);
   }
 
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage {

@@ -3,7 +3,7 @@ import type { BinaryOp } from '../../autograd/backend.js';
 import type { Shape } from '../../autograd/shape.js';
 import { broadcastPlan } from './layout.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { grid, header, main1d, ro, rw, stridedOffsets, WG } from './shader.js';
+import { groups1d, header, main1d, ro, rw, stridedOffsets } from './shader.js';
 import { WGSL_MATH } from './unary.js';
 
 /** x is the first operand, y the second (for the gradient helpers: x the saved forward value, y the gradient). */
@@ -27,7 +27,7 @@ export function binary(rt: GpuRuntime, op: BinaryOp, a: GpuStorage, aShape: Shap
       main1d('p(0u)', `${index}\n  let x = a[ai];\n  let y = b[bi];\n  out[i] = ${EXPR[op]};`),
     bindings: [a, b, out],
     meta: plan.meta,
-    groups: grid(Math.ceil(plan.n / WG)),
+    groups: groups1d(plan.n, rt.maxGroups1d),
   });
   return out;
 }

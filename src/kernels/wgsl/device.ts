@@ -32,6 +32,14 @@ export interface GpuContext {
   description: string;
   /** Optional features that were present and enabled. */
   features: { shaderF16: boolean; subgroups: boolean };
+  /** A CPU rasterizer posing as a GPU (lavapipe/llvmpipe, SwiftShader, a fallback adapter): kernels pick variants for it. */
+  software: boolean;
+}
+
+/** Whether an adapter is software: Mesa's llvmpipe (lavapipe, GL ES) or SwiftShader, or one the browser marks as fallback. */
+export function isSoftwareAdapter(info: { description?: string; device?: string; architecture?: string; isFallbackAdapter?: boolean }): boolean {
+  const text = `${info.description ?? ''} ${info.device ?? ''} ${info.architecture ?? ''}`.toLowerCase();
+  return info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/.test(text);
 }
 
 /** Limits requested at the adapter's own values (compatibility mode starts lower than the adapter can do). */
@@ -74,7 +82,7 @@ export async function requestGpu(opts: GpuOptions = {}): Promise<GpuContext> {
 
   const parts = [info.vendor, info.architecture, info.description || info.device].filter((s) => s);
   const description = `${parts.join(' ')}${opts.backend ? ` [${opts.backend}]` : ''}`;
-  return { gpu, device, adapter, description, features };
+  return { gpu, device, adapter, description, features, software: isSoftwareAdapter(info) };
 }
 
 async function gpuEntryPoint(opts: GpuOptions): Promise<GPU> {

@@ -4,7 +4,7 @@
  */
 import { WGSL_RNG } from '../rng.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { f32bits, grid, header, main1d, ro, rw, WG } from './shader.js';
+import { f32bits, groups1d, header, main1d, ro, rw } from './shader.js';
 
 export function dropout(rt: GpuRuntime, x: GpuStorage, n: number, p: number, seed: number): GpuStorage {
   const out = rt.alloc(n * 4);
@@ -16,7 +16,7 @@ export function dropout(rt: GpuRuntime, x: GpuStorage, n: number, p: number, see
     bindings: [x, out],
     // uniform_at is k/2^24, so u ≥ p ⟺ u ≥ ceil(p·2^24)/2^24, a threshold exact in f32 (p itself may not be)
     meta: [n, seed >>> 0, f32bits(Math.ceil(p * 2 ** 24) / 2 ** 24), f32bits(1 / (1 - p))],
-    groups: grid(Math.ceil(n / WG)),
+    groups: groups1d(n, rt.maxGroups1d),
   });
   return out;
 }

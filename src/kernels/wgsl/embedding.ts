@@ -4,7 +4,7 @@
  * in order, so no float atomics are needed and the sum order is fixed (deterministic).
  */
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { grid, header, main1d, ro, rw, WG } from './shader.js';
+import { grid, groups1d, header, main1d, ro, rw } from './shader.js';
 
 export function embedding(rt: GpuRuntime, weight: GpuStorage, V: number, D: number, ids: GpuStorage,
   N: number): GpuStorage {
@@ -17,7 +17,7 @@ export function embedding(rt: GpuRuntime, weight: GpuStorage, V: number, D: numb
   out[i] = select(0.0, weight[u32(id) * D + i % D], id >= 0 && u32(id) < p(2u));`),
     bindings: [weight, ids, out],
     meta: [N, D, V],
-    groups: grid(Math.ceil((N * D) / WG)),
+    groups: groups1d(N * D, rt.maxGroups1d),
   });
   return out;
 }

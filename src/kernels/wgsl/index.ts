@@ -4,8 +4,8 @@
  * and submitted on `flush`, on `read`, or every 256 dispatches (see runtime.ts). Computes in f32 (i32 for ids).
  */
 import {
-  BackendError, countLaunch, newStats, type AdamWParams, type Backend, type BinaryOp, type KernelStats,
-  type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
+  BackendError, countLaunch, newStats, type AdamWParams, type AttentionProbsParams, type Backend, type BinaryOp, type KernelStats,
+  type LinearParams, type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
 } from '../../autograd/backend.js';
 import type { DType, FloatDType, TypedArray } from '../../autograd/dtype.js';
 import type { Shape } from '../../autograd/shape.js';
@@ -16,11 +16,15 @@ import { requestGpu, type GpuContext, type GpuOptions } from './device.js';
 import { dropout } from './dropout.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
+import { linear } from './linear.js';
+import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
+import { sumSquares } from './sum-squares.js';
 import { matmul, type MatmulKernel } from './matmul.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
 import { reduce } from './reduce.js';
 import { GpuRuntime, GpuStorage } from './runtime.js';
+import type { RowKernel } from './shader.js';
 import { slice, writeRegion } from './slice.js';
 import { softmax } from './softmax.js';
 import { unary } from './unary.js';
@@ -29,10 +33,27 @@ import { where } from './where.js';
 export { GpuUnavailableError, GpuDeviceError, requestGpu, type GpuOptions } from './device.js';
 export { GpuStorage } from './runtime.js';
 export type { MatmulKernel } from './matmul.js';
+export type { RowKernel } from './shader.js';
 
 export interface WebGpuBackendOptions extends GpuOptions {
-  /** 'register' (default: 4×4 blocks in registers, best on software adapters) or 'tiled' (workgroup memory). */
+  /** 'register' (4×4 blocks in registers, best on software adapters) or 'tiled' (workgroup memory). */
   matmul?: MatmulKernel;
+  /** Row kernels (softmax, layernorm): 'thread' (a row per thread, software adapters) or 'workgroup' (a row per workgroup). */
+  rows?: RowKernel;
+}
+
+/**
+ * Kernel variants by adapter kind, each overridable by option or by the environment (WEBPEFT_MATMUL, WEBPEFT_ROWS)
+ * so a bench can compare them. Software adapters run workgroups as CPU threads, where barriers and workgroup
+ * memory cost more than they save: no-barrier variants there.
+ */
+export function defaultVariants(software: boolean, opts: WebGpuBackendOptions = {}): { matmul: MatmulKernel; rows: RowKernel } {
+  const env = typeof process !== 'undefined' ? process.env : {};
+  const matmul = opts.matmul ?? (env.WEBPEFT_MATMUL as MatmulKernel | undefined) ?? 'register';
+  const rows = opts.rows ?? (env.WEBPEFT_ROWS as RowKernel | undefined) ?? (software ? 'thread' : 'workgroup');
+  if (matmul !== 'register' && matmul !== 'tiled') throw new BackendError(`webgpu: unknown matmul kernel '${matmul as string}' (register or tiled)`);
+  if (rows !== 'thread' && rows !== 'workgroup') throw new BackendError(`webgpu: unknown row kernel '${rows as string}' (thread or workgroup)`);
+  return { matmul, rows };
 }
 
 export class WebGpuBackend implements Backend {
@@ -41,6 +62,8 @@ export class WebGpuBackend implements Backend {
   readonly stats: KernelStats = newStats();
   /** Which matmul kernel runs; may be switched at any time. */
   matmulKernel: MatmulKernel;
+  /** Which row kernel (softmax, layernorm) runs; may be switched at any time. */
+  rowKernel: RowKernel;
   /** Optional adapter features, enabled when present (no kernel requires them). */
   readonly features: GpuContext['features'];
   readonly rt: GpuRuntime;
@@ -49,7 +72,9 @@ export class WebGpuBackend implements Backend {
   private constructor(readonly ctx: GpuContext, opts: WebGpuBackendOptions) {
     this.rt = new GpuRuntime(ctx, this.stats);
     this.features = ctx.features;
-    this.matmulKernel = opts.matmul ?? 'register';
+    const variants = defaultVariants(ctx.software, opts);
+    this.matmulKernel = variants.matmul;
+    this.rowKernel = variants.rows;
   }
 
   /** Acquires a device (throws GpuUnavailableError when there is no adapter). */
@@ -133,11 +158,21 @@ export class WebGpuBackend implements Backend {
     return reduce(this.rt, op, gpu(x), shape, axes);
   }
 
+  sumSquares(x: Storage, n: number, dtype: FloatDType): Storage {
+    this.launch('sumSquares', dtype);
+    return sumSquares(this.rt, gpu(x), n);
+  }
+
   // ---- linear algebra and layout
 
   matmul(a: Storage, b: Storage, p: MatmulParams, dtype: FloatDType): Storage {
     this.launch('matmul', dtype);
     return matmul(this.rt, gpu(a), gpu(b), p, this.matmulKernel);
+  }
+
+  linear(x: Storage, w: Storage, bias: Storage, p: LinearParams, dtype: FloatDType): Storage {
+    this.launch('linear', dtype);
+    return linear(this.rt, gpu(x), gpu(w), gpu(bias), p, this.matmulKernel);
   }
 
   permute(x: Storage, shape: Shape, perm: readonly number[], dtype: DType): Storage {
@@ -171,20 +206,20 @@ export class WebGpuBackend implements Backend {
 
   softmax(x: Storage, rows: number, cols: number, dtype: FloatDType, log: boolean): Storage {
     this.launch(log ? 'log_softmax' : 'softmax', dtype);
-    return softmax(this.rt, gpu(x), rows, cols, log);
+    return softmax(this.rt, gpu(x), rows, cols, log, this.rowKernel);
   }
 
   layernorm(x: Storage, gamma: Storage, beta: Storage, rows: number, cols: number, eps: number, dtype: FloatDType):
     { y: Storage; mean: Storage; rstd: Storage } {
     this.launch('layernorm', dtype);
-    return layernorm(this.rt, gpu(x), gpu(gamma), gpu(beta), rows, cols, eps);
+    return layernorm(this.rt, gpu(x), gpu(gamma), gpu(beta), rows, cols, eps, this.rowKernel);
   }
 
   layernormBackward(x: Storage, g: Storage, gamma: Storage, mean: Storage, rstd: Storage, rows: number, cols: number,
     dtype: FloatDType, need: { dx: boolean; dgamma: boolean; dbeta: boolean }):
     { dx?: Storage; dgamma?: Storage; dbeta?: Storage } {
     this.launch('layernormBackward', dtype);
-    return layernormBackward(this.rt, gpu(x), gpu(g), gpu(gamma), gpu(mean), gpu(rstd), rows, cols, need);
+    return layernormBackward(this.rt, gpu(x), gpu(g), gpu(gamma), gpu(mean), gpu(rstd), rows, cols, need, this.rowKernel);
   }
 
   crossEntropy(logits: Storage, targets: Storage, rows: number, cols: number, ignoreIndex: number, dtype: FloatDType):
@@ -197,6 +232,16 @@ export class WebGpuBackend implements Backend {
     dtype: FloatDType): Storage {
     this.launch('crossEntropyBackward', dtype);
     return crossEntropyBackward(this.rt, gpu(logits), gpu(targets), gpu(g), rows, cols, ignoreIndex);
+  }
+
+  attentionProbs(scores: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): { probs: Storage; softmax?: Storage } {
+    this.launch('attentionProbs', dtype);
+    return attentionProbs(this.rt, gpu(scores), gpu(keyMask), p, this.rowKernel);
+  }
+
+  attentionProbsBackward(y: Storage, g: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): Storage {
+    this.launch('attentionProbsBackward', dtype);
+    return attentionProbsBackward(this.rt, gpu(y), gpu(g), gpu(keyMask), p, this.rowKernel);
   }
 
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage {

@@ -7,17 +7,20 @@
  *   the workgroups after them reduce columns: dgamma[c] = Σ_rows g·xhat, dbeta[c] = Σ_rows g.
  */
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { type Binding, f32bits, grid, header, ro, rowMain, rowThreads, rw, workgroupReduce } from './shader.js';
+import {
+  type Binding, ROWS_PER_GROUP, type RowKernel, f32bits, grid, header, ro, rowPlan, rowThreads, rw, threadReduce, workgroupReduce,
+} from './shader.js';
 
 export function layernorm(rt: GpuRuntime, x: GpuStorage, gamma: GpuStorage, beta: GpuStorage, rows: number,
-  cols: number, eps: number): { y: GpuStorage; mean: GpuStorage; rstd: GpuStorage } {
+  cols: number, eps: number, kind: RowKernel): { y: GpuStorage; mean: GpuStorage; rstd: GpuStorage } {
   const y = rt.alloc(rows * cols * 4);
   const mean = rt.alloc(rows * 4);
   const rstd = rt.alloc(rows * 4);
-  const wg = rowThreads(cols);
+  const plan = rowPlan(kind, rows, cols);
+  const wg = plan.stride;
   rt.dispatch({
-    key: `layernorm:${wg}`,
-    source: () => header([ro('x'), ro('gamma'), ro('beta'), rw('y'), rw('mean'), rw('rstd')]) + rowMain(wg, /* wgsl */ `
+    key: `layernorm:${kind}:${wg}`,
+    source: () => header([ro('x'), ro('gamma'), ro('beta'), rw('y'), rw('mean'), rw('rstd')]) + plan.main(/* wgsl */ `
   let n = f32(cols);
   var partial = 0.0;
   for (var c = lid; c < cols; c += ${wg}u) { partial += x[base + c]; }
@@ -29,20 +32,23 @@ export function layernorm(rt: GpuRuntime, x: GpuStorage, gamma: GpuStorage, beta
   if (lid == 0u) { mean[row] = mu; rstd[row] = r; }`),
     bindings: [x, gamma, beta, y, mean, rstd],
     meta: [rows, cols, f32bits(eps)],
-    groups: cols === 0 ? [0] : grid(rows),
+    groups: plan.groups,
   });
   return { y, mean, rstd };
 }
 
 export function layernormBackward(rt: GpuRuntime, x: GpuStorage, g: GpuStorage, gamma: GpuStorage, mean: GpuStorage,
-  rstd: GpuStorage, rows: number, cols: number, need: { dx: boolean; dgamma: boolean; dbeta: boolean }):
+  rstd: GpuStorage, rows: number, cols: number, need: { dx: boolean; dgamma: boolean; dbeta: boolean }, kind: RowKernel):
   { dx?: GpuStorage; dgamma?: GpuStorage; dbeta?: GpuStorage } {
   const dx = need.dx ? rt.alloc(rows * cols * 4) : undefined;
   const dgamma = need.dgamma ? rt.alloc(cols * 4) : undefined;
   const dbeta = need.dbeta ? rt.alloc(cols * 4) : undefined;
-  const wg = rowThreads(cols);
-  const rowGroups = need.dx ? rows : 0;
-  const colGroups = need.dgamma || need.dbeta ? Math.ceil(cols / wg) : 0;
+  const perThread = kind === 'thread';
+  // threads per workgroup; wg is the dx rows' column stride (1 when a thread owns a row)
+  const threads = perThread ? ROWS_PER_GROUP : rowThreads(cols);
+  const wg = perThread ? 1 : threads;
+  const rowGroups = need.dx ? (perThread ? Math.ceil(rows / ROWS_PER_GROUP) : rows) : 0;
+  const colGroups = need.dgamma || need.dbeta ? Math.ceil(cols / threads) : 0;
   if (rowGroups + colGroups === 0 || cols === 0) return { dx, dgamma, dbeta };
 
   // only what the variant reads is bound (auto layouts drop unused bindings)
@@ -68,7 +74,7 @@ export function layernormBackward(rt: GpuRuntime, x: GpuStorage, g: GpuStorage, 
       dx[base + c] = r * (dy - sums.x - xhat * sums.y);
     }`;
   const colPart = /* wgsl */ `
-    let c = (group - p(2u)) * ${wg}u + lid;
+    let c = (group - p(2u)) * ${threads}u + tid;
     if (c < cols) {
       var dg = 0.0;
       var db = 0.0;
@@ -81,17 +87,18 @@ export function layernormBackward(rt: GpuRuntime, x: GpuStorage, g: GpuStorage, 
       ${need.dbeta ? 'dbeta[c] = db;' : ''}
     }`;
   rt.dispatch({
-    key: `layernormBackward:${need.dx}:${need.dgamma}:${need.dbeta}:${wg}`,
-    source: () => header(used.map(([b]) => b)) + workgroupReduce(wg) + /* wgsl */ `
-@compute @workgroup_size(${wg})
+    key: `layernormBackward:${need.dx}:${need.dgamma}:${need.dbeta}:${kind}:${threads}`,
+    source: () => header(used.map(([b]) => b)) + (perThread ? threadReduce : workgroupReduce(threads)) + /* wgsl */ `
+@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        @builtin(local_invocation_index) tid: u32) {
   let group = wid.y * nwg.x + wid.x;
   let cols = p(1u);
   if (group < p(2u)) {
-    let row = group;
+    let row = ${perThread ? `group * ${ROWS_PER_GROUP}u + tid` : 'group'};
+    let lid = ${perThread ? '0u' : 'tid'};
     let base = row * cols;
-    ${need.dx ? rowPart : ''}
+    ${need.dx ? (perThread ? `if (row < p(0u)) {${rowPart}}` : rowPart) : ''}
   } else if (group < p(2u) + p(3u)) {
     ${colPart}
   }

@@ -4,7 +4,7 @@
  */
 import { broadcastStrides } from '../../autograd/shape.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { grid, header, main1d, ro, rw, stridedOffsets, WG } from './shader.js';
+import { groups1d, header, main1d, ro, rw, stridedOffsets } from './shader.js';
 
 /**
  * Merges adjacent dims that every operand walks contiguously (outer stride = inner stride × inner size) and
@@ -49,7 +49,7 @@ export function stridedCopy(rt: GpuRuntime, mode: 'gather' | 'scatter', x: GpuSt
       main1d('p(0u)', `${stridedOffsets('i', rank, 1, ['xi'], true)}\n  ${body}`),
     bindings: [x, out],
     meta: [n, ...c.shape, ...c.strides[0], offset],
-    groups: grid(Math.ceil(n / WG)),
+    groups: groups1d(n, rt.maxGroups1d),
   });
   return out;
 }

@@ -22,7 +22,9 @@ const REG_THREADS = 8;
 const REG_TILE = REG_THREADS * 4;
 const TILE = 16;
 
-export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, p: MatmulParams, kernel: MatmulKernel): GpuStorage {
+/** `bias` (N), when given, is added to every row of out as it is stored (linear's epilogue). */
+export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, p: MatmulParams, kernel: MatmulKernel,
+  bias?: GpuStorage): GpuStorage {
   const { M, K, N, transA, transB } = p;
   const batchN = p.batchOut.reduce((x, y) => x * y, 1);
   const out = rt.alloc(batchN * M * N * 4);
@@ -40,11 +42,13 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, p: MatmulPa
   ${stridedOffsets('z', br, 4, ['offA', 'offB'])}
   let offO = z * p(0u) * p(2u);`;
 
+  const hasBias = bias !== undefined;
+  const bindings = hasBias ? [a, b, out, bias] : [a, b, out];
   if (kernel === 'tiled') {
     rt.dispatch({
-      key: `matmul:tiled:${transA}:${transB}:b${br}`,
-      source: () => tiledSource(indexA, indexB, batchLoop),
-      bindings: [a, b, out],
+      key: `matmul:tiled:${transA}:${transB}:b${br}:${hasBias}`,
+      source: () => tiledSource(indexA, indexB, batchLoop, hasBias),
+      bindings,
       meta,
       groups: [Math.ceil(N / TILE), Math.ceil(M / TILE), z],
     });
@@ -54,16 +58,16 @@ export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, p: MatmulPa
   const vecB = transB ? K % 4 === 0 : N % 4 === 0;
   const vecOut = N % 4 === 0;
   rt.dispatch({
-    key: `matmul:register:${transA}:${transB}:${vecA}:${vecB}:${vecOut}:b${br}`,
-    source: () => registerSource({ transA, transB, vecA, vecB, vecOut }, indexA, indexB, batchLoop),
-    bindings: [a, b, out],
+    key: `matmul:register:${transA}:${transB}:${vecA}:${vecB}:${vecOut}:b${br}:${hasBias}`,
+    source: () => registerSource({ transA, transB, vecA, vecB, vecOut, bias: hasBias }, indexA, indexB, batchLoop),
+    bindings,
     meta,
     groups: [Math.ceil(N / REG_TILE), Math.ceil(M / REG_TILE), z],
   });
   return out;
 }
 
-interface RegisterVariant { transA: boolean; transB: boolean; vecA: boolean; vecB: boolean; vecOut: boolean }
+interface RegisterVariant { transA: boolean; transB: boolean; vecA: boolean; vecB: boolean; vecOut: boolean; bias: boolean }
 
 function registerSource(v: RegisterVariant, indexA: string, indexB: string, batchLoop: string): string {
   const I = [0, 1, 2, 3];
@@ -108,16 +112,19 @@ function registerSource(v: RegisterVariant, indexA: string, indexB: string, batc
     `let bt = vec4<f32>(${I.map((j) => loadB('k', `n${j}`)).join(', ')});`,
     ...I.map((i) => `acc${i} += ${loadA(`m${i}`, 'k')} * bt;`),
   ];
+  // with a bias, every row adds bias(n_0..n_3) (clamped columns: their stores are skipped)
+  const value = (i: number): string => (v.bias ? `(acc${i} + biasRow)` : `acc${i}`);
   const stores = I.map((i) => {
     const row = `r0 + ${i}u`;
     const store = v.vecOut
-      ? `if (c0 < N) { out[(offO + (${row}) * N + c0) / 4u] = acc${i}; }`
-      : I.map((j) => `if (c0 + ${j}u < N) { out[offO + (${row}) * N + c0 + ${j}u] = acc${i}[${j}]; }`).join(' ');
+      ? `if (c0 < N) { out[(offO + (${row}) * N + c0) / 4u] = ${value(i)}; }`
+      : I.map((j) => `if (c0 + ${j}u < N) { out[offO + (${row}) * N + c0 + ${j}u] = ${value(i)}[${j}]; }`).join(' ');
     return `if (${row} < M) { ${store} }`;
   });
+  if (v.bias) stores.unshift('let biasRow = vec4<f32>(bias[n0], bias[n1], bias[n2], bias[n3]);');
 
   return header([ro('A', v.vecA ? 'vec4<f32>' : 'f32'), ro('B', v.vecB ? 'vec4<f32>' : 'f32'),
-    rw('out', v.vecOut ? 'vec4<f32>' : 'f32')]) + /* wgsl */ `
+    rw('out', v.vecOut ? 'vec4<f32>' : 'f32'), ...(v.bias ? [ro('bias')] : [])]) + /* wgsl */ `
 @compute @workgroup_size(${REG_THREADS}, ${REG_THREADS})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -142,8 +149,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }`;
 }
 
-function tiledSource(indexA: string, indexB: string, batchLoop: string): string {
-  return header([ro('A'), ro('B'), rw('out')]) + /* wgsl */ `
+function tiledSource(indexA: string, indexB: string, batchLoop: string, bias: boolean): string {
+  return header([ro('A'), ro('B'), rw('out'), ...(bias ? [ro('bias')] : [])]) + /* wgsl */ `
 var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
 fn loadA(offA: u32, m: u32, k: u32) -> f32 {
@@ -168,7 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var kk = 0u; kk < ${TILE}u; kk++) { acc += As[lid.y][kk] * Bs[kk][lid.x]; }
     workgroupBarrier();
   }
-  if (row < p(0u) && col < p(2u)) { out[offO + row * p(2u) + col] = acc; }
+  if (row < p(0u) && col < p(2u)) { out[offO + row * p(2u) + col] = acc${bias ? ' + bias[col]' : ''}; }
   }
 }`;
 }

@@ -8,7 +8,7 @@
  */
 import type { AdamWParams, SgdParams } from '../../autograd/backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { f32bits, grid, header, main1d, rw, ro, WG } from './shader.js';
+import { f32bits, groups1d, header, main1d, rw, ro } from './shader.js';
 
 export function adamw(rt: GpuRuntime, param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, n: number,
   p: AdamWParams): void {
@@ -26,7 +26,7 @@ export function adamw(rt: GpuRuntime, param: GpuStorage, grad: GpuStorage, m: Gp
   param[i] = w - lr * (mi / pf(6u)) / (sqrt(vi / pf(7u)) + eps);`),
     bindings: [param, grad, m, v],
     meta: [n, ...[p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, p.bias1, p.bias2].map(f32bits)],
-    groups: grid(Math.ceil(n / WG)),
+    groups: groups1d(n, rt.maxGroups1d),
   });
 }
 
@@ -44,6 +44,6 @@ export function sgd(rt: GpuRuntime, param: GpuStorage, grad: GpuStorage, buf: Gp
   param[i] = w - pf(1u) * d;`),
     bindings: momentum ? [param, grad, buf!] : [param, grad],
     meta: [n, ...[p.lr, p.momentum, p.weightDecay, p.dampening].map(f32bits)],
-    groups: grid(Math.ceil(n / WG)),
+    groups: groups1d(n, rt.maxGroups1d),
   });
 }

@@ -7,7 +7,7 @@
 import type { ReduceOp } from '../../autograd/backend.js';
 import { stridesOf, type Shape } from '../../autograd/shape.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { grid, header, main1d, ro, rw, stridedOffsets, WG } from './shader.js';
+import { grid, groups1d, header, main1d, ro, rw, stridedOffsets } from './shader.js';
 
 const INIT: Record<ReduceOp, string> = { sum: '0.0', max: 'neg_inf_f()' };
 const COMBINE: Record<ReduceOp, (a: string, b: string) => string> = {
@@ -41,7 +41,9 @@ export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, shape: Shape
   const out = rt.alloc(numOut * 4);
   const sliceBase = stridedOffsets('o', kr, 2, ['base']);
   const elemOffset = stridedOffsets('r', rr, 2 + 2 * kr, ['off']);
-  const perThread = numOut >= 2048 || R <= 256;
+  // a thread per output; on software adapters also for the bias-gradient shapes (rows → a few hundred columns),
+  // where a workgroup's barriers cost more than the lost parallelism within one output
+  const perThread = numOut >= 2048 || R <= 256 || (rt.software && numOut >= 32);
   const combine = COMBINE[op]('acc', 'x[base + off]');
 
   if (perThread) {
@@ -57,7 +59,7 @@ export function reduce(rt: GpuRuntime, op: ReduceOp, x: GpuStorage, shape: Shape
   out[o] = acc;`),
       bindings: [x, out],
       meta,
-      groups: grid(Math.ceil(numOut / WG)),
+      groups: groups1d(numOut, rt.maxGroups1d),
     });
     return out;
   }

@@ -33,6 +33,9 @@ export interface DispatchSpec {
 /** Submit once this many dispatches are waiting: above a whole training step of the models here (one submit per step). */
 const MAX_PENDING = 4096;
 
+/** See maxGroups1d; measured on lavapipe (2 cores): fewer launches beat more parallel slack. */
+export const SOFTWARE_GROUPS_1D = Number((typeof process !== 'undefined' && process.env.WEBPEFT_GROUPS_1D) || 8);
+
 /** Size classes: 16 bytes minimum, then four classes per power of two (at most 25 % slack). */
 export function sizeClass(bytes: number): number {
   if (bytes <= 16) return 16;
@@ -46,6 +49,10 @@ export class GpuRuntime {
   /** Dispatches issued (a backend call may issue more than one; stats.launches counts calls). */
   dispatches = 0;
   bytesAllocated = 0;
+  /** A software adapter (see device.ts): kernels pick their no-barrier variants. */
+  readonly software: boolean;
+  /** Workgroup cap of 1-D kernels (grid-stride loops): a few per CPU thread on software adapters, none on GPUs. */
+  maxGroups1d: number;
 
   private readonly free = new Map<number, GpuStorage[]>(); // safe for anything
   private readonly releasedPending = new Map<number, GpuStorage[]>(); // safe for encoded commands only
@@ -67,6 +74,8 @@ export class GpuRuntime {
   constructor(readonly ctx: GpuContext, readonly stats: KernelStats) {
     this.device = ctx.device;
     this.limits = ctx.device.limits;
+    this.software = ctx.software;
+    this.maxGroups1d = ctx.software ? SOFTWARE_GROUPS_1D : Infinity;
     this.slotBytes = Math.max(META_BYTES, this.limits.minUniformBufferOffsetAlignment);
     this.metaArena = this.device.createBuffer({
       size: this.slotBytes * MAX_PENDING, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'meta',

@@ -42,16 +42,28 @@ ${decls.join('\n')}
 `;
 }
 
-/** Entry point of a 1-D kernel over `count` items; `body` sees `i` (already bounds-checked). */
+/**
+ * Entry point of a 1-D kernel over `count` items; `body` sees `i` (already bounds-checked). A grid-stride loop:
+ * a dispatch of fewer workgroups than items / wg (see groups1d) gives each thread several items.
+ */
 export function main1d(count: string, body: string, wg = WG): string {
   return /* wgsl */ `
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${wg}u + lid;
-  if (i >= ${count}) { return; }
+  let total = nwg.x * nwg.y * ${wg}u;
+  for (var i = (wid.y * nwg.x + wid.x) * ${wg}u + lid; i < ${count}; i += total) {
   ${body}
+  }
 }`;
+}
+
+/**
+ * Workgroups for a main1d kernel over n items: one item per thread, or at most `maxGroups` workgroups (software
+ * adapters run a workgroup at a time per CPU thread, and each launch costs more than a few loop iterations).
+ */
+export function groups1d(n: number, maxGroups = Infinity, wg = WG): [number, number] {
+  return grid(Math.min(Math.ceil(n / wg), maxGroups));
 }
 
 /** The bits of a number as an f32, for metadata words. */
@@ -136,4 +148,53 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = row * cols;
   ${body}
 }`;
+}
+
+/** Rows per workgroup when each thread owns a row. */
+export const ROWS_PER_GROUP = 64;
+
+/** The reductions of a one-thread-per-row kernel: each thread already holds its row's total. */
+export const threadReduce = /* wgsl */ `
+fn wg_sum2(v: vec2<f32>, lid: u32) -> vec2<f32> { return v; }
+fn wg_max(x: f32, lid: u32) -> f32 { return x; }
+fn wg_sum(x: f32, lid: u32) -> f32 { return x; }
+`;
+
+/**
+ * How a row kernel (softmax, layernorm, cross-entropy) spreads rows over threads:
+ * - 'workgroup': one workgroup per row, reductions through workgroup memory and barriers (real GPUs);
+ * - 'thread': one thread per row, ROWS_PER_GROUP rows per workgroup, no workgroup memory and no barriers —
+ *   what software adapters (lavapipe, SwiftShader) run fastest, since a barrier there costs a thread switch.
+ * The same body serves both: it strides its column loops by `stride` from `lid` and calls wg_sum/wg_max.
+ */
+export type RowKernel = 'workgroup' | 'thread';
+
+export interface RowPlan {
+  /** Column-loop stride of the body (threads per row). */
+  stride: number;
+  groups: [number, number];
+  /** The WGSL entry point around `body`. */
+  main(body: string): string;
+}
+
+export function rowPlan(kind: RowKernel, rows: number, cols: number): RowPlan {
+  if (kind === 'workgroup') {
+    const wg = rowThreads(cols);
+    return { stride: wg, groups: cols === 0 ? [0, 1] : grid(rows), main: (body) => rowMain(wg, body) };
+  }
+  return {
+    stride: 1,
+    groups: cols === 0 ? [0, 1] : grid(Math.ceil(rows / ROWS_PER_GROUP)),
+    main: (body) => threadReduce + /* wgsl */ `
+@compute @workgroup_size(${ROWS_PER_GROUP})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) tid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * ${ROWS_PER_GROUP}u + tid;
+  if (row >= p(0u)) { return; }
+  let lid = 0u;
+  let cols = p(1u);
+  let base = row * cols;
+  ${body}
+}`,
+  };
 }

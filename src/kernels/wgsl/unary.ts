@@ -4,7 +4,7 @@
  */
 import type { UnaryOp } from '../../autograd/backend.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { f32bits, grid, header, main1d, ro, rw, WG } from './shader.js';
+import { f32bits, groups1d, header, main1d, ro, rw } from './shader.js';
 
 /**
  * erf: |x| < 1: x·P(x²); |x| ≥ 1: 1 − erfc(|x|) with erfc(a) = exp(−a²)·Q(1/(1 + a/2)). P (degree 5 in x²) and
@@ -126,7 +126,7 @@ export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage, n: number, par
       main1d('p(0u)', `let x = a[i];\n  out[i] = ${EXPR[op]};`),
     bindings: [x, out],
     meta: [n, f32bits(param)],
-    groups: grid(Math.ceil(n / WG)),
+    groups: groups1d(n, rt.maxGroups1d),
   });
   return out;
 }

@@ -2,7 +2,7 @@
 import type { Shape } from '../../autograd/shape.js';
 import { broadcastPlan } from './layout.js';
 import type { GpuRuntime, GpuStorage } from './runtime.js';
-import { grid, header, main1d, ro, rw, stridedOffsets, WG } from './shader.js';
+import { groups1d, header, main1d, ro, rw, stridedOffsets } from './shader.js';
 
 export function where(rt: GpuRuntime, cond: GpuStorage, cShape: Shape, a: GpuStorage, aShape: Shape, b: GpuStorage,
   bShape: Shape, outShape: Shape): GpuStorage {
@@ -15,7 +15,7 @@ export function where(rt: GpuRuntime, cond: GpuStorage, cShape: Shape, a: GpuSto
       main1d('p(0u)', `${index}\n  out[i] = select(b[bi], a[ai], cond[ci] != 0.0);`),
     bindings: [cond, a, b, out],
     meta: plan.meta,
-    groups: grid(Math.ceil(plan.n / WG)),
+    groups: groups1d(plan.n, rt.maxGroups1d),
   });
   return out;
 }

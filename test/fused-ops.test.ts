@@ -1,0 +1,63 @@
+/**
+ * Each fused op equals the chain of ops it replaces (values and gradients, float64 on the CPU, to a few ulps):
+ * the models' switch to fused kernels changes no number beyond rounding.
+ */
+import { describe, expect, it } from 'vitest';
+import { randn, tensor } from '../src/autograd/create.js';
+import {
+  add, attentionProbs, binary, dropout, linear, maskedFill, matmul, maximum, mul, reshape, scalarLike, softmax, sum,
+} from '../src/autograd/functions.js';
+import { backward } from '../src/autograd/tape.js';
+import type { Tensor } from '../src/autograd/tensor.js';
+import { cpu } from '../src/kernels/cpu/index.js';
+import { Rng } from '../src/kernels/rng.js';
+
+const o = { backend: cpu, dtype: 'f64' as const };
+
+/** Value and gradients of Σ w ⊙ f(inputs) for a fixed random w, so every output element matters. */
+async function run(f: (xs: Tensor[]) => Tensor, make: () => Tensor[], seed: number) {
+  const xs = make();
+  for (const x of xs) x.requiresGrad = true;
+  const y = f(xs);
+  const w = randn(y.shape, new Rng(seed), o);
+  backward(sum(mul(y, w)));
+  return { y: Array.from(await y.data()), grads: await Promise.all(xs.map(async (x) => Array.from(await x.grad!.data()))) };
+}
+
+function expectClose(a: number[], b: number[], what: string): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((v, i) => expect(Math.abs(v - b[i]), `${what}[${i}]: ${v} vs ${b[i]}`).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(b[i]))));
+}
+
+describe('fused ops equal the chains they replace', () => {
+  it('linear(x, W, b) = x @ W + b and x @ Wᵀ + b, values and all three gradients', async () => {
+    for (const transW of [false, true]) {
+      const make = () => [randn([2, 5, 3], new Rng(1), o), randn(transW ? [4, 3] : [3, 4], new Rng(2), o), randn([4], new Rng(3), o)];
+      const fused = await run(([x, w, b]) => linear(x, w, b, { transW }), make, 9);
+      const chain = await run(([x, w, b]) => add(matmul(x, w, { transB: transW }), b), make, 9);
+      expectClose(fused.y, chain.y, 'y');
+      fused.grads.forEach((g, i) => expectClose(g, chain.grads[i], `grad ${i}`));
+    }
+  });
+
+  it('attention_probs = dropout(softmax(masked_fill(scores · scale))) with padding and the causal rule', async () => {
+    const [B, H, T, S] = [2, 3, 4, 6];
+    const keyMask = tensor([1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 0], [B, S], o);
+    for (const [causal, p] of [[false, 0], [true, 0], [false, 0.3], [true, 0.5]] as const) {
+      const make = () => [randn([B, H, T, S], new Rng(4), o)];
+      const fused = await run(([s]) => attentionProbs(s, keyMask, { scale: 0.35, causal, p, seed: 77 }), make, 5);
+      const chain = await run(([s]) => {
+        let blocked = reshape(binary('eq', keyMask, scalarLike(keyMask, 0)), [B, 1, 1, S]);
+        if (causal) {
+          const c = new Float64Array(T * S);
+          for (let i = 0; i < T; i++) for (let j = S - T + i + 1; j < S; j++) c[i * S + j] = 1;
+          blocked = maximum(blocked, tensor(c, [1, 1, T, S], o));
+        }
+        const probs = softmax(maskedFill(mul(s, 0.35), blocked, -Number.MAX_VALUE));
+        return p > 0 ? dropout(probs, p, 77) : probs;
+      }, make, 5);
+      expectClose(fused.y, chain.y, `probs causal=${causal} p=${p}`);
+      expectClose(fused.grads[0], chain.grads[0], `dscores causal=${causal} p=${p}`);
+    }
+  });
+});
