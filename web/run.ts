@@ -118,7 +118,7 @@ export async function trainDemo(backend: Backend, onStep: (phase: 'base' | 'prom
     const r = await trainLoop({
       trainable: peft.trainable(), batch: () => task,
       loss: (b) => peft.forward({ ...batchTensors(b, backend, model.dtype) }).loss!,
-      afterBackward: () => peft.maskGradients(),
+
       config: { steps: setup.steps, lr: setup.lr, warmup: 0, weightDecay: 0 }, onStep: report('prompt'),
     });
     await Promise.all(pending);

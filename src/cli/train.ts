@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { writeFile, rename } from 'node:fs/promises';
-import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
+import { METHOD_NAMES, type MethodName, parseMethodList, defaultLr } from '../peft/registry.js';
 import { baseOf } from '../peft/base.js';
 import { PeftModel } from '../peft/peft-model.js';
 import { releaseBackend, selectBackend, type BackendName } from '../kernels/select.js';
 import { makeTask, TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
-import { buildMethod, DEFAULT_LR, type MethodSettings } from '../train/methods.js';
+import { buildMethod, type MethodSettings } from '../train/methods.js';
 import { loadBert, loadGpt2 } from '../train/model-dir.js';
 import { loadAdapter, saveAdapter } from '../train/adapter-dir.js';
 import { trainLoop } from '../train/trainer.js';
@@ -15,7 +15,7 @@ import { Progress } from './table.js';
 
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
 
-export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')} --out DIR [--resume DIR]
+export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')}[+…] --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--lr X] [--batch-size N] [--max-length N]
                [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
@@ -72,16 +72,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
       startStep = resumed.state.step;
     } else {
       const name = v.method as MethodName;
-      if (!METHOD_NAMES.includes(name)) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}, got '${v.method}'`);
+      if (!v.method) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')} (or a composition such as bitfit+prompt)`);
+      parseMethodList(v.method);
       if (v.encoder !== 'lstm' && v.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
-      settings = { virtualTokens: num(v['virtual-tokens'], '--virtual-tokens', COMPARE_DEFAULTS.virtualTokens), hidden: num(v.hidden, '--hidden', COMPARE_DEFAULTS.hidden),
-        encoder: v.encoder, seed: s.seed };
+      // flags not given stay undefined: the method's own defaults apply (src/peft/registry.ts)
+      settings = { virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0),
+        hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0), encoder: v.encoder, seed: s.seed };
       method = await buildMethod(name, base, settings);
     }
     const methodName = (resumed?.state?.method ?? v.method) as MethodName;
     const peft = new PeftModel(s.model, [method]);
     const steps = num(v.steps, '--steps', COMPARE_DEFAULTS.steps, 1);
-    const lr = num(v.lr, '--lr', resumed?.state?.lr ?? DEFAULT_LR[methodName]);
+    const lr = num(v.lr, '--lr', resumed?.state?.lr ?? defaultLr(methodName));
     const task = makeTask(s.task, s.tokenizer, { batchSize: num(v['batch-size'], '--batch-size', COMPARE_DEFAULTS.batchSize, 1),
       maxLength: num(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8), seed: s.seed,
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined });
@@ -90,7 +92,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const bar = new Progress('train', steps);
     const r = await trainLoop({
       trainable: peft.trainable(), batch: (step) => task.batch(startStep + step), loss: (b, step) => task.loss(peft, b, startStep + step),
-      afterBackward: () => peft.maskGradients(), config: { steps, lr, seed: s.seed, warmup: resumed ? 0 : undefined },
+      config: { steps, lr, seed: s.seed, warmup: resumed ? 0 : undefined },
       onStep: (log) => bar.tick(log.step + 1, `loss ${log.loss.toFixed(3)}`),
       ...(resumed ? { resume: { step: resumed.optimizerStep, moments: resumed.moments } } : {}),
     });

@@ -10,7 +10,6 @@ import type { Params } from '../models/params.js';
 
 /** What a method needs to know of the base model. */
 export interface BaseModel {
-  family: 'gpt2' | 'bert';
   layers: number;
   heads: number;
   /** Model width D (= heads · head size). */

@@ -15,6 +15,7 @@ import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
 import type { MethodName } from '../peft/counts.js';
+import { peftTypeOf } from '../peft/registry.js';
 import type { BaseModel, PeftMethod } from '../peft/method.js';
 import { buildMethod, type MethodSettings } from './methods.js';
 
@@ -36,14 +37,13 @@ async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await rename(tmp, path);
 }
 
-const HF_METHODS = new Set(['prompt', 'ptuning', 'prefix', 'ptuning-v2']);
 
 /** Saves both formats (HF PEFT only where it has one). */
 export async function saveAdapter(dir: string, base: BaseModel, method: PeftMethod, state: TrainingState, opt: AdamW | null,
   taskType: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  if (HF_METHODS.has(method.kind)) {
+  if (peftTypeOf(method.kind)) {
     const { config, tensors } = await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model });
     await saveSafetensors(join(dir, 'adapter_model.safetensors'), tensors);
     await writeJsonAtomic(join(dir, 'adapter_config.json'), config);
