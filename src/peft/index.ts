@@ -16,3 +16,4 @@ export * from './hf-files.js';
 export * from './template.js';
 export * from './peft-model.js';
 export { countParams, specsOf, type ParamReport } from './counts.js';
+export * from './get-peft-model.js';
