@@ -42,6 +42,11 @@ describe('import cycles', () => {
     expect(cycles(planted)).toEqual([['a.ts', 'b.ts', 'c.ts'], ['d.ts']]);
   });
 
+  it('src/ never imports tools/ or scripts/ (library code stands alone)', () => {
+    const outside = [...importGraph(join(root, 'src'))].flatMap(([file, edges]) => edges.filter((e) => e.startsWith('..')).map((e) => `${file} → ${e}`));
+    expect(outside).toEqual([]);
+  });
+
   it('src/ has no runtime cycle beyond the known one', () => {
     expect(newCycles(cycles(importGraph(join(root, 'src'))))).toEqual([]);
   });

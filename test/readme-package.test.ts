@@ -62,7 +62,7 @@ describe('README: Use it from TypeScript', () => {
     let out = '';
     try { out = run(process.execPath, [tsc, '-p', project], project); } catch (e) { out = `${(e as { stdout?: string }).stdout ?? ''}${String(e)}`; }
     expect(out).toBe('');
-  }, 60_000);
+  }, 180_000);
 
   it('runs the GPT-2 example: the loss falls, the HF adapter is written, the reloaded adapter generates', async () => {
     const out = await runExample(project, 1);
@@ -73,14 +73,14 @@ describe('README: Use it from TypeScript', () => {
     expect(config).toMatchObject({ peft_type: 'PROMPT_TUNING', num_virtual_tokens: 8, token_dim: 64, task_type: 'CAUSAL_LM' });
     expect(existsSync(join(project, 'prompt-adapter/adapter_model.safetensors'))).toBe(true);
     expect(out.trim().split('\n').length).toBe(3);
-  }, 60_000);
+  }, 180_000);
 
   it('runs the BERT P-tuning v2 example: the loss falls and every test mail gets a prediction', async () => {
     const out = await runExample(project, 2);
     const [first, last] = /loss ([\d.]+) → ([\d.]+)/.exec(out)!.slice(1).map(Number);
     expect(last).toBeLessThan(first);
     expect(out).toMatch(/predicted [01]{8} true [01]{8}/);
-  }, 60_000);
+  }, 180_000);
 });
 
 /** Bundles example-N.ts with the package left external (resolved from the project's node_modules) and runs it. */

@@ -5,8 +5,8 @@ import { BIAS_TYPES, type BiasType } from '../peft/bitfit.js';
 import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import { releaseBackend, selectBackend, type BackendName } from '../kernels/select.js';
 import { runCompare } from '../train/compare.js';
-import { renderReport } from '../train/report.js';
-import type { CompareResult } from '../train/results.js';
+import { renderReport } from '../report/report.js';
+import type { CompareResult } from '../report/results.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
 import { formatTable, Progress } from './table.js';
 

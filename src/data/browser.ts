@@ -2,4 +2,4 @@
 export * from './bpe.js';
 export * from './datasets.js';
 export * from './metrics.js';
-export { labelSentence, splitSentences, normalizeSubject, parseMail, hashUnit, splitOf } from './text.js';
+export * from './text.js';

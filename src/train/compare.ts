@@ -15,7 +15,7 @@ import { makeTask, TASK_INFO, type TaskInfo, type TaskName } from './tasks.js';
 import { baseOf } from '../peft/base.js';
 import { loadBert, loadGpt2 } from './model-dir.js';
 import { trainLoop, type StepLog } from './trainer.js';
-import type { AblationResult, CompareResult, MethodResult } from './results.js';
+import type { AblationResult, CompareResult, MethodResult } from '../report/results.js';
 
 export interface CompareOptions {
   task: TaskName;
