@@ -12,12 +12,13 @@ import { loadAdapter, saveAdapter } from '../train/adapter-dir.js';
 import { trainLoop } from '../train/trainer.js';
 import { COMPARE_DEFAULTS } from './compare.js';
 import { Progress } from './table.js';
+import { parseTemplate, virtualCount } from '../peft/template.js';
 
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
 
 export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')}[+…] --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--lr X] [--batch-size N] [--max-length N]
-               [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S]
+               [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--template "[P3] x [P3] [MASK]"]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
   family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step).`;
 
@@ -54,6 +55,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     ...commonOptions, method: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, steps: { type: 'string' },
     lr: { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' }, encoder: { type: 'string', default: 'lstm' },
+    template: { type: 'string' },
   } });
   if (v.help) { console.log(trainHelp); return 0; }
   if (!v.out) throw new Error('--out DIR is required (where the adapter is saved)');
@@ -77,16 +79,22 @@ export async function trainCommand(argv: string[]): Promise<number> {
       if (v.encoder !== 'lstm' && v.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
       // flags not given stay undefined: the method's own defaults apply (src/peft/registry.ts)
       settings = { virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0),
-        hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0), encoder: v.encoder, seed: s.seed };
+        hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0), encoder: v.encoder, seed: s.seed, template: v.template };
+      // a template's virtual slots set the prompt length unless --virtual-tokens says it (then they must agree)
+      if (v.template) settings.virtualTokens ??= virtualCount(parseTemplate(v.template));
       method = await buildMethod(name, base, settings);
     }
     const methodName = (resumed?.state?.method ?? v.method) as MethodName;
+    const template = settings.template;
+    if (template && method.input?.numVirtualTokens !== virtualCount(parseTemplate(template))) {
+      throw new Error(`--template: ${virtualCount(parseTemplate(template))} virtual slots, but '${methodName}' has ${method.input ? `${method.input.numVirtualTokens} input virtual tokens` : 'no input prompt (templates are for prompt and ptuning)'}`);
+    }
     const peft = new PeftModel(s.model, [method]);
     const steps = num(v.steps, '--steps', COMPARE_DEFAULTS.steps, 1);
     const lr = num(v.lr, '--lr', resumed?.state?.lr ?? defaultLr(methodName));
     const task = makeTask(s.task, s.tokenizer, { batchSize: num(v['batch-size'], '--batch-size', COMPARE_DEFAULTS.batchSize, 1),
       maxLength: num(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8), seed: s.seed,
-      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined });
+      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined, template });
     const c = peft.counts();
     console.log(`${methodName} on ${s.modelName} (${s.backend.name}): ${c.trainable.toLocaleString('en-US')} trainable (${c.percent.toPrecision(3)} %), steps ${startStep}…${startStep + steps - 1}`);
     const bar = new Progress('train', steps);
@@ -118,15 +126,16 @@ export async function trainCommand(argv: string[]): Promise<number> {
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' } } });
+  const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' }, template: { type: 'string' } } });
   if (v.help) { console.log(evalHelp); return 0; }
   const s = await setUp(v);
   try {
     const base = baseOf(s.model);
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, base)).method] : [];
+    const loaded = v.adapter ? await loadAdapter(v.adapter, base) : null;
+    const methods = loaded ? [loaded.method] : [];
     const peft = new PeftModel(s.model, methods);
     const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength: num(v['max-length'], '--max-length', COMPARE_DEFAULTS.maxLength, 8), seed: s.seed,
-      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined });
+      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0, 1) : undefined, template: v.template ?? loaded?.state?.settings.template });
     for (const split of ['validation', 'test'] as const) {
       const e = await task.evaluate(peft, split);
       console.log(`${split}: ${s.info.metric} ${e.metric.toFixed(4)}${Object.entries(e.extra).map(([k, x]) => `, ${k} ${x.toFixed(4)}`).join('')}`);

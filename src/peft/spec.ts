@@ -21,6 +21,8 @@ export interface MethodSettings {
   biasTypes?: BiasType[];
   promptInit?: 'vocab' | 'random';
   seed?: number;
+  /** P-tuning template ("[P3] x [P3] [MASK]"): where the input prompt's virtual tokens go (see template.ts). */
+  template?: string;
 }
 
 /** A (group, count) row of `webpeft params`. */
