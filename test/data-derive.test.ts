@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { deriveAll, DEFAULT_DERIVE_OPTIONS, type RawMail, type RawSources } from '../src/data/derive.js';
+import { deriveAll, DEFAULT_DERIVE_OPTIONS, type RawMail, type RawSources } from '../tools/derive.js';
 import {
   cutHeldout,
   decodeHeaderWords,
@@ -17,7 +17,7 @@ import {
   stripGutenberg,
   stripStageDirections,
   truncateWords,
-} from '../src/data/text.js';
+} from '../tools/text.js';
 import { packageRoot } from '../src/data/load.js';
 
 describe('hashing and splits', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TOKEN_LABELS, normalizeSubject } from '../src/data/text.js';
+import { TOKEN_LABELS, normalizeSubject } from '../tools/text.js';
 import {
   corpusDocuments,
   dataPath,

@@ -22,7 +22,7 @@ import { Gpt2 } from '../src/models/gpt2.js';
 import {
   BERT_IDS, BLOCK, GPT2_EOS, VOCAB_SIZE, bertSequences, encodeDocs, epochBatcher, evalBert, evalGpt2, gpt2Blocks,
   logUnigram, majorityToken, maskedLmLoss, mlmEvalBatches, tokenCounts, unigramPerplexity,
-} from '../src/train/pretrain.js';
+} from '../tools/pretrain.js';
 
 const MODELS = join(packageRoot(), 'assets', 'models');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { biasGrid, bestRows, methodStyles, renderReport } from '../src/train/report.js';
-import type { CompareResult, MethodResult } from '../src/train/results.js';
-import { esc, movingAverage, niceTicks, sig } from '../src/train/svg.js';
+import { biasGrid, bestRows, methodStyles, renderReport } from '../src/report/report.js';
+import type { CompareResult, MethodResult } from '../src/report/results.js';
+import { esc, movingAverage, niceTicks, sig } from '../src/report/svg.js';
 import { Rng } from '../src/kernels/rng.js';
 
 const TRICKY = `prompt <P=20> & "soft" 'init'`;

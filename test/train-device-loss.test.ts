@@ -45,7 +45,7 @@ describe.runIf(gpu)('device loss mid-training', () => {
       }, opt, 'SEQ_CLS');
     };
     const failure = await trainLoop({
-      trainable: peft.trainable(), batch: (i) => g.task.batch(i), afterBackward: () => peft.maskGradients(), config,
+      trainable: peft.trainable(), batch: (i) => g.task.batch(i), config,
       loss: (b, i) => {
         if (i === 5) gpu!.ctx.device.destroy(); // the device goes away under the run
         return g.task.loss(peft, b, i);
@@ -67,7 +67,7 @@ describe.runIf(gpu)('device loss mid-training', () => {
     const peftCpu = new PeftModel(c.model, [loaded.method]);
     const rest = await trainLoop({
       trainable: peftCpu.trainable(), batch: (i) => c.task.batch(i), loss: (b, i) => c.task.loss(peftCpu, b, i),
-      afterBackward: () => peftCpu.maskGradients(), config,
+      config,
       resume: { step: 4, optimizerStep: loaded.optimizerStep, moments: loaded.moments },
     });
     expect(rest.losses).toHaveLength(4);

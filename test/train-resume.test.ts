@@ -54,7 +54,7 @@ async function uninterrupted(name: MethodName, backend: Backend) {
   const s = await setUp(name, backend);
   const peft = new PeftModel(s.model, [s.method]);
   const r = await trainLoop({ trainable: peft.trainable(), batch: (i) => s.task.batch(i), loss: (b, i) => s.task.loss(peft, b, i),
-    afterBackward: () => peft.maskGradients(), config: config(name) });
+    config: config(name) });
   const tensors = await trained(peft, s.method);
   r.optimizer.dispose();
   s.model.dispose();
@@ -67,7 +67,7 @@ async function interrupted(name: MethodName, backend: Backend) {
   const peft1 = new PeftModel(first.model, [first.method]);
   const c = config(name);
   const r1 = await trainLoop({ trainable: peft1.trainable(), batch: (i) => first.task.batch(i), loss: (b, i) => first.task.loss(peft1, b, i),
-    afterBackward: () => peft1.maskGradients(), config: c, stopAt: K });
+    config: c, stopAt: K });
   await saveAdapter(out, first.base, first.method, {
     format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: name, settings, task: 'spam', model: dir, step: K,
     optimizerStep: r1.optimizer.step_, schedule: { totalSteps: N, warmup: 2, lr: c.lr, weightDecay: 0.01, clip: 1, beta2: 0.999 }, data,
@@ -80,7 +80,7 @@ async function interrupted(name: MethodName, backend: Backend) {
   const loaded = await loadAdapter(out, again.base);
   const peft2 = new PeftModel(again.model, [loaded.method]);
   const r2 = await trainLoop({ trainable: peft2.trainable(), batch: (i) => again.task.batch(i), loss: (b, i) => again.task.loss(peft2, b, i),
-    afterBackward: () => peft2.maskGradients(), config: c,
+    config: c,
     resume: { step: loaded.state!.step, optimizerStep: loaded.optimizerStep, moments: loaded.moments } });
   const tensors = await trained(peft2, loaded.method);
   r2.optimizer.dispose();

@@ -3,11 +3,7 @@
  * runs the op-table parity check and a short prompt-tuning run, shows both, and publishes the results on
  * `window.__webpeft` for the browser test. Without navigator.gpu it says so and offers the CPU backend.
  */
-import type { Backend } from '../src/autograd/backend.js';
-import { releaseBackend, type BackendName } from '../src/kernels/select.js';
-import { GpuUnavailableError } from '../src/kernels/wgsl/device.js';
-import type { WebGpuBackend } from '../src/kernels/wgsl/index.js';
-import type { StepLog } from '../src/train/trainer.js';
+import { GpuUnavailableError, releaseBackend, type Backend, type BackendName, type StepLog, type WebGpuBackend } from 'webpeft';
 import { acquire, parity, parityPlan, trainDemo, TRAIN, type ParityRow } from './run.js';
 
 export interface WebpeftResults {

@@ -2,19 +2,12 @@
  * What the page runs, without the DOM (so the same code also runs under Node): acquire a backend exactly as the CLI
  * does (src/kernels/select.ts), check every op of the op table (gradcheckOp), and train a tiny GPT-2 with prompt tuning.
  */
-import type { Backend } from '../src/autograd/backend.js';
-import { gradcheckOp } from '../src/autograd/gradcheck.js';
-import { DIFFERENTIABLE_OPS, OP_LIST } from '../src/autograd/ops/index.js';
-import type { OpDef } from '../src/autograd/op.js';
-import type { Batch } from '../src/data/datasets.js';
-import { parseGpt2Config } from '../src/io/config.js';
-import { selectBackend, type BackendName } from '../src/kernels/select.js';
-import { Gpt2 } from '../src/models/gpt2.js';
-import { baseOf } from '../src/peft/base.js';
-import { fullFineTuning } from '../src/peft/baselines.js';
-import { PeftModel } from '../src/peft/peft-model.js';
-import { promptTuning } from '../src/peft/prompt-tuning.js';
-import { batchTensors, trainLoop, type StepLog } from '../src/train/trainer.js';
+// the page uses the library as a user does: the browser-safe entry, and the gradient-check harness's own entry
+import {
+  DIFFERENTIABLE_OPS, Gpt2, OP_LIST, PeftModel, baseOf, batchTensors, fullFineTuning, parseGpt2Config, promptTuning, selectBackend,
+  trainLoop, type Backend, type BackendName, type Batch, type OpDef, type StepLog,
+} from 'webpeft';
+import { gradcheckOp } from 'webpeft/gradcheck';
 
 export interface ParityRow { op: string; cases: number; maxRelErr: number; tolerance: number; ok: boolean; counterexample?: string }
 
@@ -118,7 +111,7 @@ export async function trainDemo(backend: Backend, onStep: (phase: 'base' | 'prom
     const r = await trainLoop({
       trainable: peft.trainable(), batch: () => task,
       loss: (b) => peft.forward({ ...batchTensors(b, backend, model.dtype) }).loss!,
-      afterBackward: () => peft.maskGradients(),
+
       config: { steps: setup.steps, lr: setup.lr, warmup: 0, weightDecay: 0 }, onStep: report('prompt'),
     });
     await Promise.all(pending);

@@ -39,7 +39,7 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
         () => tidy(() => node.op.backward!({ inputs: node.inputs, output: t, attrs: node.attrs, saved: node.saved, needs: node.needs }, g)));
       if (g !== opts.grad) g.dispose();
       node.inputs.forEach((inp, k) => {
-        const gi = inGrads[k];
+        let gi = inGrads[k];
         if (!gi) return;
         if (!node.needs[k]) { gi.dispose(); return; }
         if (anomalyDetection()) checkFinite(() => `backward of ${node.op.name} (gradient of input ${k}, ${fmt(inp.shape)})`, gi);
@@ -47,7 +47,12 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
           throw new Error(`backward of ${node.op.name}: gradient ${fmt(gi.shape)} for input ${k} of shape ${fmt(inp.shape)}`);
         }
         if (inp.node === null) {
-          // a leaf: accumulate into .grad, which outlives scopes
+          // a leaf: its hook first (a PEFT mask), then accumulate into .grad, which outlives scopes
+          if (inp.gradHook) {
+            const hooked = inp.gradHook(gi);
+            if (hooked !== gi) gi.dispose();
+            gi = hooked;
+          }
           if (inp.grad) {
             const sum = add(inp.grad, gi);
             inp.grad.dispose();

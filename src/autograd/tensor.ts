@@ -41,6 +41,12 @@ export class Tensor {
   requiresGrad = false;
   /** Accumulated gradient of a leaf, after `backward`. */
   grad: Tensor | null = null;
+  /**
+   * Applied by `backward` to every gradient arriving at this leaf, before it accumulates into `.grad` (as PyTorch's
+   * `register_hook`). PEFT sets it to multiply by an element mask (BitFit's query third of GPT-2's fused bias), so
+   * no caller can forget the mask. Returns a fresh tensor; the input gradient is disposed by `backward`.
+   */
+  gradHook: ((grad: Tensor) => Tensor) | null = null;
   /** How this tensor was computed (null for leaves and for results computed without gradient). */
   node: Node | null = null;
   /** Optional name (parameters carry their HF key). */

@@ -2,11 +2,11 @@ import { parseArgs } from 'node:util';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BIAS_TYPES, type BiasType } from '../peft/bitfit.js';
-import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
+import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import { releaseBackend, selectBackend, type BackendName } from '../kernels/select.js';
 import { runCompare } from '../train/compare.js';
-import { renderReport } from '../train/report.js';
-import type { CompareResult } from '../train/results.js';
+import { renderReport } from '../report/report.js';
+import type { CompareResult } from '../report/results.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
 import { formatTable, Progress } from './table.js';
 
@@ -17,8 +17,11 @@ export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--
   prints method | trainable | % | validation | test | time | memory, and writes report.html (and results.json).
   --lr: one learning rate for every method, or per method (e.g. prompt=0.3,bitfit=0.03); the defaults are per method.`;
 
-/** Defaults sized so the whole default run stays under 10 minutes on a 2-core machine without a GPU. */
-export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, virtualTokens: 10, hidden: 64, seed: 42 };
+/**
+ * Defaults sized so the whole default run stays under 10 minutes on a 2-core machine without a GPU. The methods'
+ * own defaults (virtual tokens, encoder sizes) are their specs' (src/peft/registry.ts), the same for every command.
+ */
+export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, seed: 42 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -28,7 +31,7 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 }
 
 /** `--lr 0.01` (every method) or `--lr prompt=0.3,bitfit=0.03` (those methods; the others keep their defaults). */
-export function parseLr(text: string | undefined, methods: readonly MethodName[]): Partial<Record<MethodName, number>> | undefined {
+export function parseLr(text: string | undefined, methods: readonly string[]): Partial<Record<string, number>> | undefined {
   if (text === undefined) return undefined;
   const rate = (s: string) => {
     const x = Number(s);
@@ -36,11 +39,12 @@ export function parseLr(text: string | undefined, methods: readonly MethodName[]
     return x;
   };
   if (!text.includes('=')) return Object.fromEntries(methods.map((m) => [m, rate(text)]));
-  const out: Partial<Record<MethodName, number>> = {};
+  const out: Partial<Record<string, number>> = {};
   for (const part of text.split(',')) {
     const [m, x] = part.split('=').map((t) => t.trim());
-    if (!METHOD_NAMES.includes(m as MethodName) || x === undefined) throw new Error(`--lr: expected method=rate with a method of ${METHOD_NAMES.join(', ')}, got '${part}'`);
-    out[m as MethodName] = rate(x);
+    const known = (METHOD_NAMES as string[]).includes(m) || methods.includes(m);
+    if (!known || x === undefined) throw new Error(`--lr: expected method=rate with a method of ${METHOD_NAMES.join(', ')}, got '${part}'`);
+    out[m] = rate(x);
   }
   return out;
 }
@@ -66,8 +70,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
   };
   const task = v.task as TaskName;
   if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
-  const methods = (v.methods?.split(',').map((m) => m.trim()) ?? METHOD_NAMES) as MethodName[];
-  for (const m of methods) if (!METHOD_NAMES.includes(m)) throw new Error(`unknown method '${m}' (known: ${METHOD_NAMES.join(', ')})`);
+  const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? METHOD_NAMES;
+  for (const m of methods) parseMethodList(m); // names each one, or 'bitfit+prompt'
+
   const ablations = v.ablation as ('prompt-length' | 'reparam')[];
   for (const a of ablations) if (a !== 'prompt-length' && a !== 'reparam') throw new Error(`unknown --ablation '${a}' (prompt-length or reparam)`);
   if (v.encoder !== 'lstm' && v.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
@@ -88,7 +93,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     result = await runCompare({
       task, model: v.model, methods, backend, steps,
       batchSize: num(v['batch-size'], '--batch-size', d.batchSize), maxLength: num(v['max-length'], '--max-length', d.maxLength, 8),
-      virtualTokens: num(v['virtual-tokens'], '--virtual-tokens', d.virtualTokens, 0), hidden: num(v.hidden, '--hidden', d.hidden, 0),
+      virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0, 0),
+      hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0, 0),
       encoder: v.encoder, biasTypes, lr, seed: num(v.seed, '--seed', d.seed, 0), ablations,
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
       onStep: (run, log, total) => {

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
+import { METHOD_NAMES, type MethodName, parseMethodList, defaultLr } from '../peft/registry.js';
+import { parseTemplate, virtualCount } from '../peft/template.js';
 import { baseOf } from '../peft/base.js';
 import { PeftModel } from '../peft/peft-model.js';
 import { releaseBackend, selectBackend, type BackendName } from '../kernels/select.js';
 import { makeTask, TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
-import { buildMethod, DEFAULT_LR, type MethodSettings } from '../train/methods.js';
+import { buildMethod, type MethodSettings } from '../train/methods.js';
 import { loadBert, loadGpt2 } from '../train/model-dir.js';
 import { loadAdapter, readTrainingState, saveAdapter } from '../train/adapter-dir.js';
 import { baseSignature } from '../train/base-check.js';
@@ -19,10 +20,10 @@ import { Progress } from './table.js';
 
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
 
-export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')} --out DIR [--resume DIR]
+export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')}[+…] --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--stop-after K] [--lr X] [--batch-size N]
                [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--save-every K]
-               [--detect-anomaly] [--allow-nonfinite]
+               [--detect-anomaly] [--allow-nonfinite] [--template "[P3] x [P3] [MASK]"]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
   family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step, schedule).
   --steps is the whole run (the schedule decays over it); --stop-after K saves after step K, and
@@ -57,7 +58,7 @@ const evalLimitOf = (s: string | undefined) => optionalInt(s, '--eval-limit', 1)
 
 type Asked = {
   method?: string; task?: string; steps?: number; lr?: number; 'batch-size'?: number; 'max-length'?: number; seed?: number;
-  'virtual-tokens'?: number; hidden?: number; encoder?: string;
+  'virtual-tokens'?: number; hidden?: number; encoder?: string; template?: string;
 };
 
 /**
@@ -70,19 +71,22 @@ function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) 
     const conflicts = resumeConflicts({
       method: saved.method, task: saved.task, steps: saved.schedule.totalSteps, lr: saved.schedule.lr, 'batch-size': saved.data.batchSize,
       'max-length': saved.data.maxLength, seed: saved.data.seed, 'virtual-tokens': saved.settings.virtualTokens, hidden: saved.settings.hidden,
-      encoder: saved.settings.encoder,
+      encoder: saved.settings.encoder, template: saved.settings.template,
     }, asked);
     if (conflicts.length) throw new Error(`--resume ${resumeDir}: ${conflicts.map((c) => `--${c}`).join(', ')} contradict the saved run; drop them (the run continues with its own settings)`);
     if (saved.step >= saved.schedule.totalSteps) throw new Error(`--resume ${resumeDir}: the run already did all its ${saved.schedule.totalSteps} steps`);
     return { methodName: saved.method, settings: saved.settings, schedule: saved.schedule, data: saved.data, seed: saved.data.seed, startStep: saved.step };
   }
   const methodName = asked.method as MethodName;
-  if (!methodName) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}`);
+  if (!methodName) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')} (or a composition such as bitfit+prompt)`);
   const seed = asked.seed ?? COMPARE_DEFAULTS.seed;
-  const settings: MethodSettings = { virtualTokens: asked['virtual-tokens'] ?? COMPARE_DEFAULTS.virtualTokens,
-    hidden: asked.hidden ?? COMPARE_DEFAULTS.hidden, encoder: (asked.encoder ?? 'lstm') as 'lstm' | 'mlp', seed };
+  // flags not given stay undefined: the method's own defaults apply (src/peft/registry.ts)
+  const settings: MethodSettings = { virtualTokens: asked['virtual-tokens'], hidden: asked.hidden,
+    encoder: (asked.encoder ?? 'lstm') as 'lstm' | 'mlp', seed, ...(asked.template ? { template: asked.template } : {}) };
+  // a template's virtual slots set the prompt length unless --virtual-tokens says it (then they must agree)
+  if (asked.template) settings.virtualTokens ??= virtualCount(parseTemplate(asked.template));
   const totalSteps = asked.steps ?? COMPARE_DEFAULTS.steps;
-  const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? DEFAULT_LR[methodName],
+  const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? defaultLr(methodName),
     weightDecay: 0.01, clip: 1, beta2: 0.999 };
   const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed };
   return { methodName, settings, schedule, data, seed, startStep: 0 };
@@ -92,7 +96,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
     ...commonOptions, method: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, steps: { type: 'string' },
     'stop-after': { type: 'string' }, lr: { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
-    encoder: { type: 'string' }, 'detect-anomaly': { type: 'boolean' }, 'save-every': { type: 'string' },
+    encoder: { type: 'string' }, 'detect-anomaly': { type: 'boolean' }, 'save-every': { type: 'string' }, template: { type: 'string' },
   } });
   if (v.help) { console.log(trainHelp); return 0; }
   if (!v.out) throw new Error('--out DIR is required (where the adapter is saved)');
@@ -101,14 +105,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
     method: v.method, task: v.task, steps: optionalInt(v.steps, '--steps', 1), lr: optionalReal(v.lr, '--lr', { above: 0 }),
     'batch-size': optionalInt(v['batch-size'], '--batch-size', 1), 'max-length': optionalInt(v['max-length'], '--max-length', 8),
     seed: optionalInt(v.seed, '--seed', 0), 'virtual-tokens': optionalInt(v['virtual-tokens'], '--virtual-tokens', 0),
-    hidden: optionalInt(v.hidden, '--hidden', 0), encoder: v.encoder,
+    hidden: optionalInt(v.hidden, '--hidden', 0), encoder: v.encoder, template: v.template,
   };
   const stopAfter = optionalInt(v['stop-after'], '--stop-after', 1);
   const saveEvery = optionalInt(v['save-every'], '--save-every', 1);
   const evalLimit = evalLimitOf(v['eval-limit']);
-  if (asked.method !== undefined && !METHOD_NAMES.includes(asked.method as MethodName)) {
-    throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')}, got '${asked.method}'`);
-  }
+  if (asked.method !== undefined) parseMethodList(asked.method);
   if (asked.encoder !== undefined && asked.encoder !== 'lstm' && asked.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${asked.encoder}'`);
 
   const saved = v.resume ? await readTrainingState(v.resume) : null;
@@ -119,9 +121,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const base = baseOf(s.model);
     const resumed = saved ? await loadAdapter(v.resume!, base, { allowNonfinite: s.allowNonfinite }) : null;
     const method = resumed?.method ?? await buildMethod(methodName, base, settings);
+    const template = settings.template;
+    if (template && method.input?.numVirtualTokens !== virtualCount(parseTemplate(template))) {
+      throw new Error(`--template: ${virtualCount(parseTemplate(template))} virtual slots, but '${methodName}' has ${method.input ? `${method.input.numVirtualTokens} input virtual tokens` : 'no input prompt (templates are for prompt and ptuning)'}`);
+    }
     const peft = new PeftModel(s.model, [method]);
     const config = { steps: schedule.totalSteps, lr: schedule.lr, weightDecay: schedule.weightDecay, clip: schedule.clip, beta2: schedule.beta2, seed };
-    const task = makeTask(s.task, s.tokenizer, { ...data, evalLimit });
+    const task = makeTask(s.task, s.tokenizer, { ...data, evalLimit, template });
     const stopAt = Math.min(stopAfter ?? schedule.totalSteps, schedule.totalSteps);
     if (stopAt <= startStep) throw new Error(`--stop-after ${stopAfter} is not after the saved step ${startStep}`);
     const c = peft.counts();
@@ -139,7 +145,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     try {
       r = await run(() => trainLoop({
         trainable: peft.trainable(), batch: (step) => task.batch(step), loss: (b, step) => task.loss(peft, b, step),
-        afterBackward: () => peft.maskGradients(), config: { ...config, warmup: schedule.warmup }, stopAt,
+        config: { ...config, warmup: schedule.warmup }, stopAt,
         onStep: (log) => bar.tick(log.step + 1 - startStep, `loss ${log.loss.toFixed(3)}`),
         ...(resumed ? { resume: { step: startStep, optimizerStep: resumed.optimizerStep, moments: resumed.moments } } : {}),
         ...(saveEvery ? { checkpoint: { every: saveEvery, save: async (k: number, o: AdamW) => { await save(k, o); } } } : {}),
@@ -168,7 +174,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 }
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' } } });
+  const { values: v } = parseArgs({ args: argv, options: { ...commonOptions, adapter: { type: 'string' }, template: { type: 'string' } } });
   if (v.help) { console.log(evalHelp); return 0; }
   const evalLimit = evalLimitOf(v['eval-limit']);
   // the saved task and length, when the state is readable (loadAdapter reports a bad one, or falls back to HF files)
@@ -184,7 +190,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     for (const note of loaded?.notes ?? []) console.error(`webpeft eval: note: ${note}`);
     const methods = loaded ? [loaded.method] : [];
     const peft = new PeftModel(s.model, methods);
-    const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength, seed: s.seed, evalLimit });
+    const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength, seed: s.seed, evalLimit, template: v.template ?? loaded?.state?.settings.template });
     for (const split of ['validation', 'test'] as const) {
       const e = await task.evaluate(peft, split);
       console.log(`${split}: ${s.info.metric} ${e.metric.toFixed(4)}${Object.entries(e.extra).map(([k, x]) => `, ${k} ${x.toFixed(4)}`).join('')}`);

@@ -4,4 +4,4 @@ export * from './bpe.js';
 export * from './datasets.js';
 export * from './metrics.js';
 export * from './load.js';
-export { labelSentence, splitSentences, normalizeSubject, parseMail, hashUnit, splitOf } from './text.js';
+export * from './text.js';

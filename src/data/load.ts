@@ -3,6 +3,7 @@
 // esbuild bundles in dist/. WEBPEFT_DATA_DIR overrides the directory.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ByteLevelBpe, type TokenizerFlavor } from './bpe.js';
@@ -18,8 +19,17 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'assets', 'data'))) return (rootCache = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error(`webpeft: cannot find assets/data above ${fileURLToPath(import.meta.url)}`);
+    if (up === dir) return (rootCache = installedRoot());
     dir = up;
+  }
+}
+
+/** Where Node resolves the installed `webpeft` package from here (this module bundled into someone's code). */
+function installedRoot(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('webpeft/package.json'));
+  } catch {
+    throw new Error(`webpeft: cannot find assets/data above ${fileURLToPath(import.meta.url)}, nor an installed webpeft package`);
   }
 }
 

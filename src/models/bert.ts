@@ -25,6 +25,7 @@ import {
   checkpointFromSafetensors, matchCheckpoint, saveParams,
 } from './checkpoint.js';
 import { activate, arangeIds, castTo, checkModelInput, expectShape, filled, linear } from './common.js';
+import type { Model, ModelDims } from './model.js';
 import type { ModelHooks, ModelInput } from './hooks.js';
 import { type ParamSpec, type Params, type Placement, buildParams, spec } from './params.js';
 
@@ -126,7 +127,7 @@ export function bertKeyRules(c: BertConfig, head: BertHead): KeyRules {
 
 export interface BertOptions extends Placement { head?: BertHead; seed?: number }
 
-export class Bert {
+export class Bert implements Model<BertInput, BertOutput> {
   loadReport?: LoadReport;
 
   constructor(readonly config: BertConfig, readonly head: BertHead, readonly params: Params) {}
@@ -150,6 +151,11 @@ export class Bert {
   /** HF's head-model layout (`bert.`-prefixed backbone, `cls.`/`classifier.` heads). */
   save(): Promise<SavedCheckpoint> { return saveParams(this.params, (name) => name); }
 
+  get dims(): ModelDims {
+    const c = this.config;
+    return { family: 'bert', layers: c.numHiddenLayers, heads: c.numAttentionHeads, hidden: c.hiddenSize, vocabSize: c.vocabSize };
+  }
+  get wordEmbeddings(): Tensor { return this.params.tensor('bert.embeddings.word_embeddings.weight'); }
   get backend(): Backend { return this.params.tensor('bert.embeddings.word_embeddings.weight').backend; }
   get dtype(): FloatDType { return this.params.tensor('bert.embeddings.word_embeddings.weight').dtype as FloatDType; }
 

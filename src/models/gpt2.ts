@@ -23,6 +23,7 @@ import {
 import { activate, arangeIds, castTo, checkModelInput, conv1d, expectShape, filled } from './common.js';
 import { type GenerateOptions, type GenerateResult, generate } from './generate.js';
 import type { ModelHooks, ModelInput } from './hooks.js';
+import type { Model, ModelDims } from './model.js';
 import { type ParamSpec, type Params, type Placement, buildParams, spec } from './params.js';
 
 export interface Gpt2Input {
@@ -89,7 +90,7 @@ export function gpt2KeyRules(c: Gpt2Config): KeyRules {
 
 export interface Gpt2Options extends Placement { seed?: number }
 
-export class Gpt2 {
+export class Gpt2 implements Model<Gpt2Input, Gpt2Output> {
   /** Set by `load`: what came from the checkpoint, what was skipped. */
   loadReport?: LoadReport;
 
@@ -115,6 +116,8 @@ export class Gpt2 {
     return saveParams(this.params, (name) => (name === 'lm_head.weight' ? name : `transformer.${name}`));
   }
 
+  get dims(): ModelDims { const c = this.config; return { family: 'gpt2', layers: c.nLayer, heads: c.nHead, hidden: c.nEmbd, vocabSize: c.vocabSize }; }
+  get wordEmbeddings(): Tensor { return this.params.tensor('wte.weight'); }
   get backend(): Backend { return this.params.tensor('wte.weight').backend; }
   get dtype(): FloatDType { return this.params.tensor('wte.weight').dtype as FloatDType; }
 

@@ -7,3 +7,4 @@ export * from './gpt2.js';
 export * from './generate.js';
 export * from './bert.js';
 export { ModelInputError } from './common.js';
+export * from './model.js';

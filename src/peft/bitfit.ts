@@ -8,6 +8,7 @@
 import { isTaskHead } from './baselines.js';
 import { Params } from '../models/params.js';
 import type { BaseModel, PeftMethod } from './method.js';
+import { defineMethod, definedOnly, type GroupCount } from './spec.js';
 
 export const BIAS_TYPES = ['query', 'key', 'value', 'attention-output', 'intermediate', 'output', 'layernorm', 'pooler'] as const;
 export type BiasType = (typeof BIAS_TYPES)[number];
@@ -105,3 +106,30 @@ export function biasDeltas(before: ReadonlyMap<string, ArrayLike<number>>, after
   }
   return rows;
 }
+
+export const bitFitSpec = defineMethod<'bitfit', BitFitConfig>({
+  name: 'bitfit', title: 'BitFit', defaults: { types: BIAS_TYPES, trainHead: true }, peftType: null, color: '#009E73', lr: 1e-2,
+  build: (base, c) => bitFit(base, c),
+  fromSettings: (s) => definedOnly({ types: s.biasTypes }),
+  label: (c) => (c.types && c.types.length < BIAS_TYPES.length ? `bitfit (${c.types.join(', ')})` : 'bitfit'),
+  countBase(params, c) {
+    const types = new Set(c.types ?? BIAS_TYPES);
+    const byType = new Map<string, number>();
+    let head = 0;
+    for (const p of params) {
+      if (isTaskHead(p.name)) head += p.size;
+      for (const b of biasSlices(p.name, p.size)) if (types.has(b.type)) byType.set(b.type, (byType.get(b.type) ?? 0) + b.size);
+    }
+    const rows: GroupCount[] = [...byType].map(([type, n]) => ({ group: `${type} biases`, params: n }));
+    if (head && (c.trainHead ?? true)) rows.push({ group: 'task head', params: head });
+    return rows;
+  },
+  analysis: {
+    async capture(params) {
+      const biases = new Map<string, Float64Array>();
+      for (const [name, t] of params) if (biasSlices(name, t.size).length) biases.set(name, Float64Array.from(await t.data()));
+      return biases;
+    },
+    compare: biasDeltas,
+  },
+});

@@ -10,26 +10,15 @@ import { bertParamSpecs, type BertHead } from '../models/bert.js';
 import { gpt2ParamSpecs } from '../models/gpt2.js';
 import { Params, type ParamSpec } from '../models/params.js';
 import { isTaskHead } from './baselines.js';
-import { BIAS_TYPES, type BiasType, biasSlices } from './bitfit.js';
-import type { BaseModel, PeftMethod } from './method.js';
-import { pTuning } from './p-tuning.js';
-import { pTuningV2 } from './p-tuning-v2.js';
-import { prefixTuning } from './prefix-tuning.js';
-import { promptTuning } from './prompt-tuning.js';
+import type { BaseModel } from './method.js';
+import { configFromSettings, methodSpec, parseMethodList } from './registry.js';
+import type { GroupCount, MethodSettings, MethodSpec } from './spec.js';
 
-export type MethodName = 'full' | 'frozen' | 'bitfit' | 'prefix' | 'prompt' | 'ptuning' | 'ptuning-v2';
-export const METHOD_NAMES: MethodName[] = ['full', 'frozen', 'bitfit', 'prefix', 'prompt', 'ptuning', 'ptuning-v2'];
+// where these names lived before the registry (src/train/adapter-dir.ts imports them from here)
+export { METHOD_NAMES, type MethodName } from './registry.js';
+export type { GroupCount } from './spec.js';
 
-export interface MethodOptions {
-  virtualTokens?: number;
-  /** Prefix-tuning MLP hidden size (0 = no reparameterisation); P-tuning encoder hidden size. */
-  hidden?: number;
-  encoder?: 'lstm' | 'mlp';
-  biasTypes?: BiasType[];
-}
-
-export interface GroupCount { group: string; params: number }
-export interface ParamReport { total: number; groups: GroupCount[]; method?: { name: MethodName; trainable: number; percent: number; detail: GroupCount[] } }
+export interface ParamReport { total: number; groups: GroupCount[]; method?: { name: string; trainable: number; percent: number; detail: GroupCount[] } }
 
 export function specsOf(config: ModelConfig, head: BertHead | 'lm' = 'lm'): ParamSpec[] {
   return config.modelType === 'gpt2' ? gpt2ParamSpecs(config as Gpt2Config) : bertParamSpecs(config as BertConfig, head === 'lm' ? 'base' : head);
@@ -52,40 +41,37 @@ function shapeOnlyBase(config: ModelConfig): BaseModel {
   return { ...common, family: 'bert', layers: config.numHiddenLayers, heads: config.numAttentionHeads, hidden: config.hiddenSize };
 }
 
-export async function countParams(config: ModelConfig, o: { head?: BertHead | 'lm'; method?: MethodName } & MethodOptions = {}): Promise<ParamReport> {
+/** What one method trains, by group: from its spec's countBase, or by building it against a shape-only base. */
+async function methodRows(name: string, config: ModelConfig, specs: ParamSpec[], s: MethodSettings): Promise<GroupCount[]> {
+  const spec = methodSpec(name) as MethodSpec;
+  const c = configFromSettings(spec.name as never, s);
+  const sizes = specs.map((p) => ({ name: p.name, size: numel(p.shape) }));
+  if (spec.countBase) return spec.countBase(sizes, c);
+  const method = await spec.build(shapeOnlyBase(config), c);
+  const trains = (n: string) => method.trainsBase?.(n) ?? false;
+  const rows: GroupCount[] = [];
+  const body = sizes.filter((p) => trains(p.name) && !isTaskHead(p.name)).reduce((n, p) => n + p.size, 0);
+  if (body) rows.push({ group: 'base parameters', params: body });
+  if (method.params.size) rows.push({ group: `${method.kind} parameters`, params: method.params.count() });
+  method.params.dispose();
+  const head = sizes.filter((p) => trains(p.name) && isTaskHead(p.name)).reduce((n, p) => n + p.size, 0);
+  if (head) rows.push({ group: 'task head', params: head });
+  return rows;
+}
+
+/** Counts by module group, and with `method` (a name or a composition such as 'bitfit+prompt') what it trains. */
+export async function countParams(config: ModelConfig, o: { head?: BertHead | 'lm'; method?: string } & MethodSettings = {}): Promise<ParamReport> {
   const specs = specsOf(config, o.head);
   const total = specs.reduce((n, s) => n + numel(s.shape), 0);
   const groups = new Map<string, number>();
   for (const s of specs) groups.set(groupOf(s.name), (groups.get(groupOf(s.name)) ?? 0) + numel(s.shape));
   const report: ParamReport = { total, groups: [...groups].map(([group, params]) => ({ group, params })) };
   if (!o.method) return report;
-  const head = specs.filter((s) => isTaskHead(s.name)).reduce((n, s) => n + numel(s.shape), 0);
   const detail: GroupCount[] = [];
-  const base = shapeOnlyBase(config);
-  const P = o.virtualTokens ?? 20;
-  let own: PeftMethod | null = null;
-  switch (o.method) {
-    case 'full': detail.push({ group: 'all base parameters', params: total }); break;
-    case 'frozen': break;
-    case 'bitfit': {
-      const types = new Set(o.biasTypes ?? BIAS_TYPES);
-      const byType = new Map<string, number>();
-      for (const s of specs) {
-        for (const b of biasSlices(s.name, numel(s.shape))) if (types.has(b.type)) byType.set(b.type, (byType.get(b.type) ?? 0) + b.size);
-      }
-      for (const [type, n] of byType) detail.push({ group: `${type} biases`, params: n });
-      break;
-    }
-    case 'prompt': own = await promptTuning(base, { numVirtualTokens: P }); break;
-    case 'prefix': own = prefixTuning(base, { numVirtualTokens: P, projection: o.hidden === 0 ? null : { hidden: o.hidden ?? 512 } }); break;
-    case 'ptuning': own = pTuning(base, { numVirtualTokens: P, encoder: o.encoder ?? 'lstm', encoderHidden: o.hidden }); break;
-    case 'ptuning-v2': own = pTuningV2(base, { numVirtualTokens: P }); break;
+  for (const part of parseMethodList(o.method)) {
+    // a tensor two parts train (the task head) counts once
+    for (const row of await methodRows(part, config, specs, o)) if (!detail.some((d) => d.group === row.group)) detail.push(row);
   }
-  if (own) {
-    detail.push({ group: `${own.kind} parameters`, params: own.params.count() });
-    own.params.dispose();
-  }
-  if (head && o.method !== 'full') detail.push({ group: 'task head', params: head });
   const trainable = detail.reduce((n, d) => n + d.params, 0);
   report.method = { name: o.method, trainable, percent: (100 * trainable) / total, detail };
   return report;

@@ -24,16 +24,13 @@ import type { BaseModel, PeftMethod } from './method.js';
 import { isTaskHead } from './baselines.js';
 import { PROMPT_KEY, promptMethod } from './prompt-tuning.js';
 import { plainPrefix } from './prefix-tuning.js';
+import { peftTypeOf } from './registry.js';
 
 export class AdapterError extends Error {
   override name = 'AdapterError';
 }
 
-export type PeftType = 'PROMPT_TUNING' | 'P_TUNING' | 'PREFIX_TUNING';
-
-const PEFT_TYPE: Record<string, PeftType> = {
-  prompt: 'PROMPT_TUNING', ptuning: 'P_TUNING', prefix: 'PREFIX_TUNING', 'ptuning-v2': 'PREFIX_TUNING',
-};
+export type { PeftType } from './spec.js';
 
 export interface ExportInfo {
   /** HF task type: SEQ_CLS, TOKEN_CLS, CAUSAL_LM, … */
@@ -57,7 +54,7 @@ function sortedKeys(o: Record<string, unknown>): Record<string, unknown> {
 /** A collapsed method (one prompt table) as HF PEFT's adapter_config.json + adapter_model.safetensors tensors. */
 export async function exportHfAdapter(base: BaseModel, method: PeftMethod, info: ExportInfo):
   Promise<{ config: Record<string, unknown>; tensors: TensorsToWrite; metadata: Record<string, string> }> {
-  const peftType = PEFT_TYPE[method.kind];
+  const peftType = peftTypeOf(method.kind);
   if (!peftType) throw new AdapterError(`HF PEFT has no format for a '${method.kind}' adapter (prompt, ptuning, prefix, ptuning-v2 have one)`);
   const collapsed = (method as { collapse?: () => PeftMethod }).collapse?.() ?? method;
   const table = collapsed.params.get(PROMPT_KEY);

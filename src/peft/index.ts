@@ -1,4 +1,7 @@
 export * from './method.js';
+export * from './spec.js';
+export * from './registry.js';
+export * from './compose.js';
 export * from './hooks.js';
 export * from './base.js';
 export * from './baselines.js';
@@ -9,4 +12,8 @@ export * from './p-tuning.js';
 export * from './p-tuning-v2.js';
 export * from './prompt-encoder.js';
 export * from './hf-format.js';
+export * from './hf-files.js';
 export * from './template.js';
+export * from './peft-model.js';
+export { countParams, specsOf, type ParamReport } from './counts.js';
+export * from './get-peft-model.js';

@@ -7,11 +7,12 @@
  */
 import type { BaseModel } from './method.js';
 import { type PrefixMethod, prefixTuning } from './prefix-tuning.js';
+import { defineMethod, definedOnly } from './spec.js';
 
 export interface PTuningV2Config {
   numVirtualTokens: number;
   /** Optional reparameterisation (the paper finds it rarely helps); default none. */
-  projection?: { hidden: number } | null;
+  projection?: { hidden?: number } | null;
   dropout?: number;
   seed?: number;
   /** A prefix to start from (multi-task prompt pretraining, then transfer). */
@@ -27,3 +28,10 @@ export function pTuningV2(base: BaseModel, c: PTuningV2Config): PrefixMethod {
 export function suggestedPromptLength(task: 'classification' | 'sequence-labelling' | 'reading-comprehension'): number {
   return task === 'classification' ? 20 : 100;
 }
+
+export const pTuningV2Spec = defineMethod<'ptuning-v2', PTuningV2Config>({
+  name: 'ptuning-v2', title: 'P-Tuning v2', peftType: 'PREFIX_TUNING', color: '#D55E00', lr: 1e-2,
+  defaults: { numVirtualTokens: 10, projection: null, dropout: 0, seed: 0 },
+  build: (base, c) => pTuningV2(base, c),
+  fromSettings: (s) => definedOnly({ numVirtualTokens: s.virtualTokens, seed: s.seed }),
+});

@@ -10,6 +10,7 @@ import { isTaskHead } from './baselines.js';
 import type { BaseModel, PeftMethod } from './method.js';
 import { type EncoderKind, encodePrompt, promptEncoderParams } from './prompt-encoder.js';
 import { PROMPT_KEY, promptMethod } from './prompt-tuning.js';
+import { defineMethod, definedOnly } from './spec.js';
 
 export interface PTuningConfig {
   numVirtualTokens: number;
@@ -47,3 +48,14 @@ export function pTuning(base: BaseModel, c: PTuningConfig): PTuningMethod {
     },
   };
 }
+
+export const pTuningSpec = defineMethod<'ptuning', PTuningConfig>({
+  name: 'ptuning', title: 'P-Tuning', peftType: 'P_TUNING', color: '#CC79A7', lr: 1e-2,
+  defaults: { numVirtualTokens: 10, encoder: 'lstm', seed: 0, trainHead: true },
+  build: (base, c) => pTuning(base, c),
+  fromSettings: (s) => definedOnly({
+    numVirtualTokens: s.virtualTokens, encoder: s.encoder, seed: s.seed,
+    encoderHidden: s.hidden === undefined || s.hidden === 0 ? undefined : s.hidden,
+  }),
+  label: (c) => `ptuning (${(c.encoder ?? 'lstm').toUpperCase()})`,
+});

@@ -15,11 +15,15 @@ import type { BaseModel, PassContext, PeftMethod } from './method.js';
 import { isTaskHead } from './baselines.js';
 import { linear, linearParams, param, paramsOf } from './tables.js';
 import { PROMPT_KEY } from './prompt-tuning.js';
+import { defineMethod, definedOnly } from './spec.js';
 
 export interface PrefixTuningConfig {
   numVirtualTokens: number;
-  /** Hidden size of the reparameterisation MLP; null trains the prefix directly (P-tuning v2's default). */
-  projection?: { hidden: number } | null;
+  /**
+   * The reparameterisation MLP (hidden size default the model width, as HF PEFT's encoder_hidden_size); null or
+   * absent trains the prefix directly (P-tuning v2's default).
+   */
+  projection?: { hidden?: number } | null;
   /** Dropout on the produced prefix while training (Li & Liang's prefix dropout). */
   dropout?: number;
   /** Initial (P, 2·L·D) prefix, e.g. from `kvOfText` (only without projection). */
@@ -48,7 +52,7 @@ export function prefixTuning(base: BaseModel, c: PrefixTuningConfig): PrefixMeth
     return plainPrefix('prefix', param(base, PROMPT_KEY, [P, width], values), c.dropout ?? 0, trainHead);
   }
   if (c.initial) throw new Error('prefix tuning: `initial` sets a plain prefix; use projection: null');
-  const h = c.projection.hidden;
+  const h = c.projection.hidden ?? D;
   const params = paramsOf([
     param(base, 'embedding.weight', [P, D], Float64Array.from({ length: P * D }, () => rng.normal())),
     ...linearParams(base, 'transform.0', h, D, rng),
@@ -134,3 +138,15 @@ export async function kvOfText(base: BaseModel, forward: (hooks: ModelHooks) => 
   }
   return out;
 }
+
+export const prefixTuningSpec = defineMethod<'prefix', PrefixTuningConfig>({
+  name: 'prefix', title: 'Prefix Tuning', peftType: 'PREFIX_TUNING', color: '#0072B2', lr: 1e-2,
+  // Li & Liang train through the MLP; its hidden size defaults to the model width
+  defaults: { numVirtualTokens: 10, projection: {}, dropout: 0, seed: 0, trainHead: true },
+  build: (base, c) => prefixTuning(base, c),
+  fromSettings: (s) => definedOnly({
+    numVirtualTokens: s.virtualTokens, seed: s.seed,
+    projection: s.hidden === undefined ? undefined : s.hidden === 0 ? null : { hidden: s.hidden },
+  }),
+  label: (c) => (c.projection ? 'prefix (MLP)' : 'prefix'),
+});

@@ -9,6 +9,7 @@ import { Rng } from '../kernels/rng.js';
 import type { BaseModel, PeftMethod } from './method.js';
 import { embeddingRows, param, paramsOf } from './tables.js';
 import { isTaskHead } from './baselines.js';
+import { defineMethod, definedOnly } from './spec.js';
 
 export type PromptInit =
   | { kind: 'random'; range?: number } // uniform(−range, range), default 0.5 as the paper
@@ -75,6 +76,17 @@ export async function initialPrompt(base: BaseModel, c: PromptTuningConfig): Pro
     }
   }
 }
+
+export const promptTuningSpec = defineMethod<'prompt', PromptTuningConfig>({
+  name: 'prompt', title: 'Prompt Tuning', peftType: 'PROMPT_TUNING', color: '#56B4E9',
+  // the papers use 1e-2 … 3e-1 for prompts; 3e-2 on the D = 64 models
+  lr: 3e-2,
+  defaults: { numVirtualTokens: 10, init: { kind: 'vocab' }, seed: 0, trainHead: true },
+  build: (base, c) => promptTuning(base, c),
+  fromSettings: (s) => definedOnly({
+    numVirtualTokens: s.virtualTokens, seed: s.seed, init: s.promptInit ? { kind: s.promptInit } : undefined,
+  }),
+});
 
 /**
  * Prompt ensembling: k prompts for one task (different seeds/inits), run in one batch as k adapters.

@@ -8,8 +8,13 @@ import type { VirtualLayout } from './hooks.js';
 
 export type TemplatePart = { kind: 'virtual'; count: number } | { kind: 'input' } | { kind: 'text'; text: string } | { kind: 'mask' };
 
-/** Parses "{p:N}" (virtual tokens), "{x}" (the input), "[MASK]" and literal text between them. */
-export function parseTemplate(template: string): TemplatePart[] {
+/**
+ * Parses "{p:N}" (virtual tokens), "{x}" (the input), "[MASK]" and literal text between them. The P-tuning paper's
+ * notation works too: "[P3] x [P3] [MASK]" ([PN] = N virtual tokens; a lone x = the input when there is no {x}).
+ */
+export function parseTemplate(written: string): TemplatePart[] {
+  let template = written.replace(/\[P(\d+)\]/g, '{p:$1}');
+  if (!template.includes('{x}')) template = template.replace(/(^|\s)x(?=\s|$)/, '$1{x}');
   const parts: TemplatePart[] = [];
   const re = /\{p:(\d+)\}|\{x\}|\[MASK\]/g;
   let last = 0;

@@ -16,6 +16,7 @@ import { recoverFolder, writeFolderAtomic } from '../io/atomic-folder.js';
 import type { AdamW } from '../autograd/optim.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { AdapterError, exportHfAdapter, importHfAdapter } from '../peft/hf-format.js';
+import { peftTypeOf } from '../peft/registry.js';
 import type { BaseModel, PeftMethod } from '../peft/method.js';
 import { buildMethod } from './methods.js';
 import { parseTrainingState, TrainingStateError, type TrainingState } from './training-state.js';
@@ -41,7 +42,6 @@ async function readJson(path: string): Promise<unknown> {
 /** Every file a saved adapter folder may hold; a new save drops those of them it does not write. */
 export const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors', 'training_state.json', 'training_state.safetensors', 'losses.json'] as const;
 
-const HF_METHODS = new Set(['prompt', 'ptuning', 'prefix', 'ptuning-v2']);
 
 /**
  * Saves both formats (HF PEFT only where it has one), plus any `extraFiles` (name → text, e.g. losses.json), as one
@@ -50,7 +50,7 @@ const HF_METHODS = new Set(['prompt', 'ptuning', 'prefix', 'ptuning-v2']);
  */
 export async function saveAdapter(dir: string, base: BaseModel, method: PeftMethod, state: TrainingState, opt: AdamW | null,
   taskType: string, extraFiles: Readonly<Record<string, string>> = {}): Promise<string[]> {
-  const hf = HF_METHODS.has(method.kind)
+  const hf = peftTypeOf(method.kind)
     ? await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model, promptInit: state.settings.promptInit ?? 'vocab' })
     : null;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();

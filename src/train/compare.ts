@@ -5,34 +5,35 @@
  */
 import type { Backend } from '../autograd/backend.js';
 import type { BiasType } from '../peft/bitfit.js';
-import { biasDeltas, biasSlices } from '../peft/bitfit.js';
-import type { MethodName } from '../peft/counts.js';
 import { PeftModel } from '../peft/peft-model.js';
+import { buildMethod, defaultLr, methodLabel, methodSpec, parseMethodList } from '../peft/registry.js';
+import type { MethodAnalysis, MethodSettings } from '../peft/spec.js';
 import { Bert } from '../models/bert.js';
 import type { Gpt2 } from '../models/gpt2.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { makeTask, TASK_INFO, type TaskInfo, type TaskName } from './tasks.js';
 import { baseOf } from '../peft/base.js';
-import { buildMethod, DEFAULT_LR, type MethodSettings } from './methods.js';
 import { loadBert, loadGpt2 } from './model-dir.js';
 import { trainLoop, type StepLog } from './trainer.js';
-import type { AblationResult, CompareResult, MethodResult } from './results.js';
+import type { AblationResult, CompareResult, MethodResult } from '../report/results.js';
 
 export interface CompareOptions {
   task: TaskName;
   /** Model name or folder; default the embedded tiny model of the task's family. */
   model?: string;
-  methods: MethodName[];
+  /** Method names or compositions ('bitfit+prompt'). */
+  methods: string[];
   backend: Backend;
   steps: number;
   batchSize: number;
   maxLength: number;
   seed: number;
-  virtualTokens: number;
-  hidden: number;
-  encoder: 'lstm' | 'mlp';
+  /** The methods' shared settings; absent ones take each method's defaults (src/peft/registry.ts). */
+  virtualTokens?: number;
+  hidden?: number;
+  encoder?: 'lstm' | 'mlp';
   biasTypes?: BiasType[];
-  lr?: Partial<Record<MethodName, number>>;
+  lr?: Partial<Record<string, number>>;
   evalLimit?: number;
   ablations: ('prompt-length' | 'reparam')[];
   /** Progress: which run, and the step log. */
@@ -40,7 +41,7 @@ export interface CompareOptions {
   onRunDone?: (r: MethodResult) => void;
 }
 
-interface RunSpec { label: string; method: MethodName; settings: MethodSettings; evalTest: boolean }
+interface RunSpec { label: string; method: string; settings: MethodSettings; evalTest: boolean }
 
 /** Host and device bytes held now (array buffers + the WebGPU pool). */
 function memoryBytes(backend: Backend): number {
@@ -54,24 +55,22 @@ async function loadFor(task: TaskInfo, o: CompareOptions): Promise<{ model: Gpt2
   return loadBert(o.model ?? 'bert-tiny', { ...where, head: task.head as 'sequence-classification', numLabels: task.numLabels });
 }
 
-async function runOne(spec: RunSpec, o: CompareOptions, tokenizer: TextTokenizer): Promise<{ result: MethodResult; deltas?: ReturnType<typeof biasDeltas> }> {
+async function runOne(spec: RunSpec, o: CompareOptions, tokenizer: TextTokenizer): Promise<{ result: MethodResult; deltas?: ReturnType<MethodAnalysis['compare']> }> {
   const task = makeTask(o.task, tokenizer, o);
   const { model } = await loadFor(task, o);
   const method = await buildMethod(spec.method, baseOf(model), spec.settings);
   const peft = new PeftModel(model, [method]);
   const counts = peft.counts();
-  const biasBefore = new Map<string, Float64Array>();
-  if (spec.method === 'bitfit') {
-    for (const [name, t] of model.params) if (biasSlices(name, t.size).length) biasBefore.set(name, Float64Array.from(await t.data()));
-  }
+  // a method's analysis hook (BitFit: which biases moved) sees its base parameters before and after training
+  const analysis: MethodAnalysis | undefined = parseMethodList(spec.method).map((p) => methodSpec(p).analysis).find((a) => a);
+  const before = analysis ? await analysis.capture(model.params) : null;
   let peak = memoryBytes(o.backend);
   // a method with nothing to train here (Frozen on GPT-2, which has no separate head) is evaluated as it is
   const trained = peft.trainable().length === 0 ? { losses: [], seconds: 0, optimizer: null } : await trainLoop({
     trainable: peft.trainable(),
     batch: (step) => task.batch(step),
     loss: (b, step) => task.loss(peft, b, step),
-    afterBackward: () => peft.maskGradients(),
-    config: { steps: o.steps, lr: o.lr?.[spec.method] ?? DEFAULT_LR[spec.method], seed: o.seed },
+    config: { steps: o.steps, lr: o.lr?.[spec.method] ?? defaultLr(spec.method), seed: o.seed },
     onStep: (log) => {
       peak = Math.max(peak, memoryBytes(o.backend));
       o.onStep?.(spec.label, log, o.steps);
@@ -80,12 +79,7 @@ async function runOne(spec: RunSpec, o: CompareOptions, tokenizer: TextTokenizer
   trained.optimizer?.dispose();
   const validation = await task.evaluate(peft, 'validation');
   const test = spec.evalTest ? await task.evaluate(peft, 'test') : { metric: NaN, extra: {} };
-  let deltas: ReturnType<typeof biasDeltas> | undefined;
-  if (spec.method === 'bitfit') {
-    const after = new Map<string, Float64Array>();
-    for (const name of biasBefore.keys()) after.set(name, Float64Array.from(await model.params.tensor(name).data()));
-    deltas = biasDeltas(biasBefore, after);
-  }
+  const deltas = analysis && before ? analysis.compare(before, await analysis.capture(model.params)) : undefined;
   const extra: Record<string, number> = {};
   for (const [k, v] of Object.entries(validation.extra)) extra[`validation ${k}`] = v;
   for (const [k, v] of Object.entries(test.extra)) extra[`test ${k}`] = v;
@@ -110,7 +104,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const methods: MethodResult[] = [];
   let bitfitDeltas: CompareResult['bitfitDeltas'];
   for (const m of o.methods) {
-    const label = m === 'prefix' && o.hidden > 0 ? 'prefix (MLP)' : m === 'ptuning' ? `ptuning (${o.encoder.toUpperCase()})` : m;
+    const label = methodLabel(m, settings);
     const { result, deltas } = await runOne({ label, method: m, settings, evalTest: true }, o, tokenizer);
     methods.push(result);
     o.onRunDone?.(result);
@@ -130,7 +124,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   }
   if (o.ablations.includes('reparam')) {
     const variants: RunSpec[] = [
-      { label: 'prefix, MLP reparam', method: 'prefix', settings: { ...settings, hidden: Math.max(o.hidden, 32) }, evalTest: false },
+      { label: 'prefix, MLP reparam', method: 'prefix', settings: { ...settings, hidden: o.hidden === undefined ? undefined : Math.max(o.hidden, 32) }, evalTest: false },
       { label: 'prefix, direct', method: 'prefix', settings: { ...settings, hidden: 0 }, evalTest: false },
       { label: 'ptuning, LSTM', method: 'ptuning', settings: { ...settings, encoder: 'lstm' }, evalTest: false },
       { label: 'ptuning, MLP', method: 'ptuning', settings: { ...settings, encoder: 'mlp' }, evalTest: false },

@@ -13,6 +13,11 @@ import { accuracy, macroF1, meanRougeL, tokenF1 } from '../data/metrics.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Gpt2 } from '../models/gpt2.js';
 import { generateWith, type PeftModel } from '../peft/peft-model.js';
+import type { VirtualLayout } from '../peft/hooks.js';
+import { parseTemplate, renderTemplate } from '../peft/template.js';
+
+/** A batch and, with a template, where its virtual tokens go. */
+type LaidOut = Batch & { layout?: VirtualLayout };
 import { batchTensors } from './trainer.js';
 
 export type TaskName = 'spam' | 'tokens' | 'subject';
@@ -25,6 +30,8 @@ export interface TaskOptions {
   seed: number;
   /** Evaluate on at most this many examples per split (default all). */
   evalLimit?: number;
+  /** P-tuning template for the input prompt's virtual tokens (spam task), e.g. "[P3] x [P3] [MASK]". */
+  template?: string;
 }
 
 export interface Evaluation { metric: number; extra: Record<string, number> }
@@ -69,7 +76,7 @@ function epochs<T>(items: T[], size: number, seed: number): (step: number) => T[
 function lossOf(peft: PeftModel, batch: Batch, step: number): Tensor {
   const { backend, dtype } = peft.base.wordEmbeddings as Tensor & { dtype: 'f32' | 'f64' };
   const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
-  return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, train: true, seed: step }).loss!;
+  return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, train: true, seed: step, layout: (batch as LaidOut).layout }).loss!;
 }
 
 /** Logits of a batch in evaluation mode, read back. */
@@ -77,7 +84,7 @@ async function logitsOf(peft: PeftModel, batch: Batch): Promise<{ values: Float3
   const logits = noGrad(() => tidy(() => {
     const { backend, dtype } = peft.base.wordEmbeddings;
     const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
-    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask }) as { logits: Tensor }).logits;
+    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (batch as LaidOut).layout }) as { logits: Tensor }).logits;
   }));
   const values = (await logits.data()) as Float32Array | Float64Array;
   const shape = logits.shape;
@@ -103,8 +110,15 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
       const cls = tok.specialTokenId('cls');
       const sep = tok.specialTokenId('sep');
       const pad = tok.specialTokenId('pad') ?? 0;
-      const collate = (rows: ReturnType<typeof loadSpam>) => collateClassification(rows.map(spamText), rows.map(spamLabelId),
-        { encode, maxLength: o.maxLength, padId: pad, prefix: cls === null ? [] : [cls], suffix: sep === null ? [] : [sep] });
+      const around = { prefix: cls === null ? [] : [cls], suffix: sep === null ? [] : [sep] };
+      const parts = o.template ? parseTemplate(o.template) : null;
+      const mask = tok.specialTokenId('mask');
+      const collate = (rows: ReturnType<typeof loadSpam>): LaidOut => {
+        if (!parts) return collateClassification(rows.map(spamText), rows.map(spamLabelId), { encode, maxLength: o.maxLength, padId: pad, ...around });
+        // the template's virtual slots, anchors and [MASK] around each mail; the head still reads [CLS]
+        const r = renderTemplate(parts, rows.map(spamText), { encode, placeholderId: pad, maskId: mask ?? undefined, maxLength: o.maxLength, padId: pad, ...around });
+        return { ids: r.ids, attentionMask: r.attentionMask, labels: Int32Array.from(rows.map(spamLabelId)), shape: r.shape, labelShape: [rows.length], layout: r.layout };
+      };
       const train = loadSpam('train');
       const next = epochs(train, o.batchSize, o.seed);
       return {

@@ -40,7 +40,7 @@ export interface TrainJob {
   batch: (step: number) => Batch;
   /** Builds the loss of a batch (a fresh graph each call). */
   loss: (batch: Batch, step: number) => Tensor;
-  /** After backward, before clipping (e.g. PeftModel.maskGradients). */
+  /** After backward, before clipping. (PEFT's gradient masks need nothing here: PeftModel sets them as tensor hooks.) */
   afterBackward?: () => void;
   config: TrainConfig;
   onStep?: (log: StepLog) => void;

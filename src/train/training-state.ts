@@ -5,7 +5,7 @@
  * `parseTrainingState` checks every field and names the file and field of the first bad one; it is pure, so
  * a fuzz suite can call it on mutated files.
  */
-import { METHOD_NAMES, type MethodName } from '../peft/counts.js';
+import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import type { MethodSettings } from './methods.js';
 
 export const TRAINING_STATE_FORMAT = 'webpeft-training-state';
@@ -25,7 +25,8 @@ export interface BaseSignature {
 export interface TrainingState {
   format: typeof TRAINING_STATE_FORMAT;
   version: typeof TRAINING_STATE_VERSION;
-  method: MethodName;
+  /** A method name or a composition ('bitfit+prompt'). */
+  method: string;
   settings: MethodSettings;
   task: string;
   model: string;
@@ -85,18 +86,27 @@ export function parseTrainingState(value: unknown, file: string): TrainingState 
     fail('version', `${show(root.version)} is not ${TRAINING_STATE_VERSION}` +
       (root.version === 1 ? ' (saved by a webpeft without exact resume; its HF PEFT files still load)' : ''));
   }
-  const method = oneOf(root, '', 'method', METHOD_NAMES);
+  const method = root.method;
+  if (typeof method !== 'string') fail('method', `must be a method name such as ${METHOD_NAMES.join(', ')} (or a+b), found ${show(method)}`);
+  try { parseMethodList(method as string); } catch (e) { fail('method', (e as Error).message); }
 
   const s = object(root.settings, 'settings');
-  const settings: MethodSettings = {
-    virtualTokens: int(s, 'settings', 'virtualTokens', 0), hidden: int(s, 'settings', 'hidden', 0),
-    encoder: oneOf(s, 'settings', 'encoder', ['lstm', 'mlp'] as const), seed: int(s, 'settings', 'seed', 0),
-  };
+  const optionalInt = (key: string) => (s[key] === undefined ? undefined : int(s, 'settings', key, 0));
+  const settings: MethodSettings = { seed: int(s, 'settings', 'seed', 0) };
+  const virtualTokens = optionalInt('virtualTokens');
+  const hidden = optionalInt('hidden');
+  if (virtualTokens !== undefined) settings.virtualTokens = virtualTokens;
+  if (hidden !== undefined) settings.hidden = hidden;
+  if (s.encoder !== undefined) settings.encoder = oneOf(s, 'settings', 'encoder', ['lstm', 'mlp'] as const);
   if (s.biasTypes !== undefined) {
     if (!Array.isArray(s.biasTypes) || s.biasTypes.some((b) => typeof b !== 'string')) fail('settings.biasTypes', `must be a list of bias types, found ${show(s.biasTypes)}`);
     settings.biasTypes = s.biasTypes as MethodSettings['biasTypes'];
   }
-  if (s.promptInit !== undefined) settings.promptInit = oneOf(s, 'settings', 'promptInit', ['random', 'vocab', 'text', 'labels'] as const);
+  if (s.promptInit !== undefined) settings.promptInit = oneOf(s, 'settings', 'promptInit', ['random', 'vocab'] as const);
+  if (s.template !== undefined) {
+    if (typeof s.template !== 'string') fail('settings.template', `must be a template string such as "[P3] x [P3] [MASK]", found ${show(s.template)}`);
+    settings.template = s.template as string;
+  }
 
   const step = int(root, '', 'step', 0);
   const optimizerStep = int(root, '', 'optimizerStep', 0);
@@ -116,7 +126,7 @@ export function parseTrainingState(value: unknown, file: string): TrainingState 
     fingerprint: typeof b.fingerprint === 'string' && /^[0-9a-f]*$/.test(b.fingerprint) ? b.fingerprint : fail('base.fingerprint', `must be a hex string, found ${show(b.fingerprint)}`),
   };
   const state: TrainingState = {
-    format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method, settings, task: str(root, '', 'task'), model: str(root, '', 'model'),
+    format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: method as string, settings, task: str(root, '', 'task'), model: str(root, '', 'model'),
     step, optimizerStep, schedule, data, base,
   };
   if (root.metrics !== undefined) {

@@ -11,7 +11,7 @@ export async function stateFor(base: BaseModel, method: PeftMethod, o: {
     format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: o.method, settings: o.settings, task: o.task, model: o.model,
     step: o.step, optimizerStep: 0,
     schedule: { totalSteps: Math.max(o.step, 1), warmup: 0, lr: o.lr, weightDecay: 0.01, clip: 1, beta2: 0.999 },
-    data: { batchSize: 8, maxLength: 32, seed: o.settings.seed },
+    data: { batchSize: 8, maxLength: 32, seed: o.settings.seed ?? 0 },
     base: await baseSignature(base, method),
   };
 }

@@ -87,7 +87,9 @@ export async function requestGpu(opts: GpuOptions = {}): Promise<GpuContext> {
 
 async function gpuEntryPoint(opts: GpuOptions): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+  // Node's `process` read off globalThis: this module is browser-safe and type-checks without Node's types
+  const nodeProcess = (globalThis as { process?: { versions?: { node?: string }; env: Record<string, string | undefined> } }).process;
+  const isNode = nodeProcess?.versions?.node !== undefined;
   if (!isNode) {
     if (!nav?.gpu) throw new GpuUnavailableError('this browser has no WebGPU (navigator.gpu is undefined)');
     return nav.gpu;
@@ -102,6 +104,6 @@ async function gpuEntryPoint(opts: GpuOptions): Promise<GPU> {
   Object.assign(globalThis, dawn.globals);
   const options = [...(opts.dawnOptions ?? [])];
   if (opts.backend) options.push(`backend=${opts.backend}`);
-  if (opts.backend === 'opengles') process.env.EGL_PLATFORM ??= 'surfaceless';
+  if (opts.backend === 'opengles' && nodeProcess) nodeProcess.env.EGL_PLATFORM ??= 'surfaceless';
   return dawn.create(options);
 }

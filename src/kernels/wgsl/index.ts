@@ -3,6 +3,7 @@
  * the browser). Tensors stay on the GPU; only `read` copies back. Kernels are encoded into one command encoder
  * and submitted on `flush`, on `read`, or every 256 dispatches (see runtime.ts). Computes in f32 (i32 for ids).
  */
+import { envVar } from '../env.js';
 import {
   BackendError, countLaunch, newStats, type AdamWParams, type AttentionProbsParams, type Backend, type BinaryOp, type KernelStats,
   type LinearParams, type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
@@ -48,9 +49,8 @@ export interface WebGpuBackendOptions extends GpuOptions {
  * memory cost more than they save: no-barrier variants there.
  */
 export function defaultVariants(software: boolean, opts: WebGpuBackendOptions = {}): { matmul: MatmulKernel; rows: RowKernel } {
-  const env = typeof process !== 'undefined' ? process.env : {};
-  const matmul = opts.matmul ?? (env.WEBPEFT_MATMUL as MatmulKernel | undefined) ?? 'register';
-  const rows = opts.rows ?? (env.WEBPEFT_ROWS as RowKernel | undefined) ?? (software ? 'thread' : 'workgroup');
+  const matmul = opts.matmul ?? (envVar('WEBPEFT_MATMUL') as MatmulKernel | undefined) ?? 'register';
+  const rows = opts.rows ?? (envVar('WEBPEFT_ROWS') as RowKernel | undefined) ?? (software ? 'thread' : 'workgroup');
   if (matmul !== 'register' && matmul !== 'tiled') throw new BackendError(`webgpu: unknown matmul kernel '${matmul as string}' (register or tiled)`);
   if (rows !== 'thread' && rows !== 'workgroup') throw new BackendError(`webgpu: unknown row kernel '${rows as string}' (thread or workgroup)`);
   return { matmul, rows };

@@ -8,6 +8,7 @@
  *   unsubmitted command) only gets buffers released before the last submit.
  * - Dispatch metadata lives in one uniform arena, a slot per dispatch, written once at submit.
  */
+import { envVar } from '../env.js';
 import { BackendError, type KernelStats } from '../../autograd/backend.js';
 import { GpuDeviceError, type GpuContext } from './device.js';
 import { META_BYTES, META_WORDS } from './shader.js';
@@ -34,7 +35,7 @@ export interface DispatchSpec {
 const MAX_PENDING = 4096;
 
 /** See maxGroups1d; measured on lavapipe (2 cores): fewer launches beat more parallel slack. */
-export const SOFTWARE_GROUPS_1D = Number((typeof process !== 'undefined' && process.env.WEBPEFT_GROUPS_1D) || 8);
+export const SOFTWARE_GROUPS_1D = Number(envVar('WEBPEFT_GROUPS_1D') || 8);
 
 /** Size classes: 16 bytes minimum, then four classes per power of two (at most 25 % slack). */
 export function sizeClass(bytes: number): number {

@@ -2,8 +2,8 @@
 // Pure: the caller (scripts/derive-data.mjs) loads the packages and writes the returned files. Same inputs and
 // options → byte-identical outputs.
 
-import { buildTokenizer, trainBpe } from './bpe.js';
-import type { SpamExample, SubjectExample, TokensExample } from './datasets.js';
+import { buildTokenizer, trainBpe } from './bpe-train.js';
+import type { SpamExample, SubjectExample, TokensExample } from '../src/data/datasets.js';
 import {
   collapseWhitespace,
   cutHeldout,

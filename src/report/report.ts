@@ -3,19 +3,12 @@
  * the run's settings, the results table, loss curves, metric vs trainable-% scatter, BitFit's per-layer × bias-type
  * ‖Δb‖ heatmap and the ablations that were run. Plots are drawn by ./svg.ts.
  */
+import { METHOD_SPECS } from '../peft/registry.js';
 import type { AblationResult, BiasDeltaRow, CompareResult, MethodResult } from './results.js';
 import { OKABE_ITO, barChart, esc, heatmap, lineChart, movingAverage, scatterLogX, sig, type LegendItem, type LineSeries } from './svg.js';
 
-/** Stable colours by method name, so two reports (or a subset run) use the same colour for the same method. */
-const METHOD_COLOR: Record<string, string> = {
-  frozen: '#000000',
-  full: '#E69F00',
-  bitfit: '#009E73',
-  prefix: '#0072B2',
-  prompt: '#56B4E9',
-  ptuning: '#CC79A7',
-  'ptuning-v2': '#D55E00',
-};
+/** Stable colours by method name (each method's spec), so two reports or a subset run colour a method alike. */
+const METHOD_COLOR: Record<string, string> = Object.fromEntries(METHOD_SPECS.map((s) => [s.name, s.color]));
 /** Rows and columns of the BitFit heatmap, in model order (bias types as peft/bitfit.ts's BIAS_TYPES). */
 const BIAS_TYPE_ORDER = ['query', 'key', 'value', 'attention-output', 'intermediate', 'output', 'layernorm', 'pooler'];
 

@@ -13,25 +13,25 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../autograd/backend.js';
-import { tensor } from '../autograd/create.js';
-import { add, crossEntropy, embedding, layernorm, matmul, narrow, reshape } from '../autograd/functions.js';
-import { noGrad } from '../autograd/op.js';
-import { type Tensor, tidy } from '../autograd/tensor.js';
-import { hash32 } from '../kernels/rng.js';
-import { type BackendName, releaseBackend, selectBackend } from '../kernels/select.js';
-import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, packageRoot } from '../data/load.js';
+import type { Backend } from '../src/autograd/backend.js';
+import { tensor } from '../src/autograd/create.js';
+import { add, crossEntropy, embedding, layernorm, matmul, narrow, reshape } from '../src/autograd/functions.js';
+import { noGrad } from '../src/autograd/op.js';
+import { type Tensor, tidy } from '../src/autograd/tensor.js';
+import { hash32 } from '../src/kernels/rng.js';
+import { type BackendName, releaseBackend, selectBackend } from '../src/kernels/select.js';
+import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, packageRoot } from '../src/data/load.js';
 import {
   type Batch, IGNORE_INDEX, collateLm, maskForMlm, packBlocks, padSequences, shuffled,
-} from '../data/datasets.js';
-import { type BertConfig, type Gpt2Config, configToJson, parseBertConfig, parseGpt2Config } from '../io/config.js';
-import { saveSafetensors } from '../io/node.js';
-import { writeFolderAtomic } from '../io/atomic-folder.js';
-import { Bert } from '../models/bert.js';
-import { activate, linear } from '../models/common.js';
-import { Gpt2 } from '../models/gpt2.js';
-import { Params } from '../models/params.js';
-import { type TrainConfig, batchTensors, trainLoop } from './trainer.js';
+} from '../src/data/datasets.js';
+import { type BertConfig, type Gpt2Config, configToJson, parseBertConfig, parseGpt2Config } from '../src/io/config.js';
+import { saveSafetensors } from '../src/io/node.js';
+import { writeFolderAtomic } from '../src/io/atomic-folder.js';
+import { Bert } from '../src/models/bert.js';
+import { activate, linear } from '../src/models/common.js';
+import { Gpt2 } from '../src/models/gpt2.js';
+import { Params } from '../src/models/params.js';
+import { type TrainConfig, batchTensors, trainLoop } from '../src/train/trainer.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configurations
