@@ -16,6 +16,8 @@ export interface BenchCase {
   /** Fewer runs for slow rows (default 5; never below 5). */
   runs?: number;
   ours(backend: Backend): Promise<Runner>;
+  /** Backends whose tfjs peer is too slow to time here (the row runs without it; the README says why). */
+  noPeerOn?: readonly ('cpu' | 'webgpu')[];
   /** tfjs is already switched to the backend of the same kind. */
   peer?(tf: Tf): Promise<Runner>;
 }

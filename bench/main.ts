@@ -3,7 +3,7 @@
  * CPU backend, tfjs-backend-webgpu on the same kind of Dawn adapter for our WebGPU backend), in this process, after
  * warm-up, as the median of ≥ 5 interleaved runs with the readback inside the timed region.
  *
- *   npm run bench [-- --filter X] [--json] [--backend cpu|webgpu] [--threads N] [--runs N]
+ *   npm run bench [-- --filter X] [--json] [--backend cpu|webgpu] [--threads N] [--runs N] [--no-peer]
  *
  * --json prints one object per row {name, shape, backend, ours_ms, peer, peer_ms, ratio, gflops}; ratio is
  * peer_ms / ours_ms (how many times faster ours is). Results go to bench/results/<date>[-<filter>].json.
@@ -21,10 +21,10 @@ import { fullStepOf, modelCases } from './model-cases.js';
 import { loadTf, useTfBackend } from './peers.js';
 import { timePair } from './timing.js';
 
-interface Options { filter: string[]; json: boolean; backends: ('cpu' | 'webgpu')[]; threads: number | null; runs: number }
+interface Options { filter: string[]; json: boolean; noPeer: boolean; backends: ('cpu' | 'webgpu')[]; threads: number | null; runs: number }
 
 function parseArgs(args: string[]): Options {
-  const o: Options = { filter: [], json: false, backends: ['cpu', 'webgpu'], threads: null, runs: 5 };
+  const o: Options = { filter: [], json: false, noPeer: false, backends: ['cpu', 'webgpu'], threads: null, runs: 5 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -33,6 +33,7 @@ function parseArgs(args: string[]): Options {
       return v;
     };
     if (a === '--json') o.json = true;
+    else if (a === '--no-peer') o.noPeer = true;
     else if (a === '--filter') o.filter = value().toLowerCase().split(',').filter(Boolean);
     else if (a === '--backend') {
       const v = value();
@@ -40,7 +41,7 @@ function parseArgs(args: string[]): Options {
       o.backends = [v];
     } else if (a === '--threads') o.threads = positive(value(), a);
     else if (a === '--runs') o.runs = Math.max(5, positive(value(), a));
-    else throw new Error(`bench: unknown option '${a}' (options: --filter X, --json, --backend cpu|webgpu, --threads N, --runs N)`);
+    else throw new Error(`bench: unknown option '${a}' (options: --filter X, --json, --no-peer, --backend cpu|webgpu, --threads N, --runs N)`);
   }
   return o;
 }
@@ -109,7 +110,7 @@ export async function main(args: string[]): Promise<number> {
 async function runCase(c: BenchCase, backend: Backend, kind: string, peer: string | null, o: Options): Promise<Row | null> {
   const ours = await c.ours(backend);
   const tf = peer ? await loadTf() : null;
-  const theirs = tf && c.peer ? await c.peer(tf) : null;
+  const theirs = tf && c.peer && !o.noPeer && !c.noPeerOn?.includes(kind as 'cpu') ? await c.peer(tf) : null;
   try {
     const t = await timePair(() => ours.run(), theirs ? () => theirs.run() : null, { warmup: 1, runs: Math.max(o.runs, c.runs ?? 5) });
     return {

@@ -191,7 +191,7 @@ function bigStepCase(kind: 'gpt2-124M' | 'bert-base', T: number): BenchCase {
 export function modelCases(): BenchCase[] {
   const cases: BenchCase[] = [blockCase(4, 128, 256, 4), blockCase(1, 128, 768, 12)];
   for (const { model, task } of EMBEDDED) for (const method of METHOD_NAMES) cases.push(embeddedStepCase(model, task, method));
-  cases.push(bigStepCase('gpt2-124M', 64), bigStepCase('bert-base', 64));
+  cases.push(bigStepCase('gpt2-124M', 32), bigStepCase('bert-base', 32));
   return cases;
 }
 

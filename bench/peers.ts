@@ -15,6 +15,7 @@ export function loadTf(): Promise<Tf> {
       Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: create([]) }, configurable: true });
     }
     const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js'); // every op's gradient, as @tensorflow/tfjs does
     await import('@tensorflow/tfjs-backend-cpu');
     await import('@tensorflow/tfjs-backend-webgpu');
     return tf;

@@ -34,7 +34,8 @@ export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: Flo
   if (K === 0) return out; // an empty sum: zeros
   const { offA, offB } = batchOffsets(p);
   // rows per thread a multiple of 4 (the micro-kernel's height) wherever M allows
-  runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB], rows, threads, M % 4 === 0 ? 4 : 1);
+  runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB], rows, threads,
+    { align: M % 4 === 0 ? 4 : 1, writes: [2] });
   return out;
 }
 

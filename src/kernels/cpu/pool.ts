@@ -9,7 +9,7 @@
  *     in a worker itself — a page's main thread may not Atomics.wait. Anywhere else: one thread.
  * Thread count: `setCpuThreads(n)`, else WEBPEFT_THREADS (Node), else the number of cores.
  *
- * How workers get their code: the kernels they run (THREADED_KERNELS) are self-contained functions, and the worker's
+ * How workers get their code: the kernels they run (threaded-kernels.ts) are self-contained functions, and the worker's
  * source is built from their own text (`String(fn)`), so the same source works under vitest (TypeScript compiled on
  * the fly), in the esbuild bundles (dist/cli.mjs, the browser bundle) and in a page, with no worker file to locate
  * and no bundler configuration. The price: a threaded kernel may use nothing outside its own body.
@@ -18,7 +18,7 @@
  * an operand that is not shared is copied into one before a threaded run.
  */
 import { BackendError } from '../../autograd/backend.js';
-import { THREADED_KERNELS, type ThreadedKernel } from './threaded-kernels.js';
+import { type ThreadedKernel, threadedKernels } from './threaded-kernels.js';
 
 /** What one worker needs: post a message, and let the process exit while it idles. */
 interface PoolWorker { post(message: unknown): void; unref(): void; terminate(): void }
@@ -75,16 +75,17 @@ export function shutdownCpuPool(): void {
 }
 
 /**
- * Runs THREADED_KERNELS[kernel](...args, g0, g1) over [0, total) split in `parts` contiguous ranges whose bounds
- * are multiples of `align` (the last range takes the rest). Range 0 runs on this thread. Every array argument
- * that the kernel writes must be SharedArrayBuffer-backed (the caller allocates it so); read-only arrays that are
- * not shared are copied to shared memory here.
+ * Runs threadedKernels()[kernel](...args, g0, g1) over [0, total) split in `parts` contiguous ranges whose bounds
+ * are multiples of `align` (the last range takes the rest). Range 0 runs on this thread. `writes` lists the
+ * arguments the kernel writes: unless all of them are SharedArrayBuffer-backed (callers allocate outputs so), the
+ * whole range runs on this thread; read-only arrays that are not shared are copied to shared memory here.
  */
-export function runThreaded(kernel: ThreadedKernel, args: unknown[], total: number, parts: number, align = 1): void {
-  const fn = THREADED_KERNELS[kernel] as (...xs: unknown[]) => void;
-  const bounds = splitRange(total, parts, align);
+export function runThreaded(kernel: ThreadedKernel, args: unknown[], total: number, parts: number,
+  o: { align?: number; writes: readonly number[] }): void {
+  const fn = threadedKernels()[kernel] as (...xs: unknown[]) => void;
+  const bounds = splitRange(total, parts, o.align ?? 1);
   const n = bounds.length - 1;
-  const p = n > 1 ? acquirePool(n - 1) : null;
+  const p = n > 1 && o.writes.every((i) => isShared(args[i])) ? acquirePool(n - 1) : null;
   if (!p) { fn(...args, 0, total); return; }
   const shared = args.map(toShared);
   for (let w = 1; w < n; w++) {
@@ -114,6 +115,10 @@ export function splitRange(total: number, parts: number, align: number): number[
   }
   bounds.push(total);
   return bounds;
+}
+
+function isShared(x: unknown): boolean {
+  return ArrayBuffer.isView(x) && x.buffer instanceof SharedArrayBuffer;
 }
 
 function toShared(x: unknown): unknown {
@@ -184,7 +189,7 @@ function spawn(source: string): PoolWorker {
 
 /** The worker's whole program: the kernels' own source text plus a message loop that raises a flag when done. */
 function workerSource(): string {
-  const kernels = Object.entries(THREADED_KERNELS).map(([name, fn]) => `${JSON.stringify(name)}: ${String(fn)}`);
+  const kernels = Object.entries(threadedKernels()).map(([name, fn]) => `${JSON.stringify(name)}: ${String(fn)}`);
   return `'use strict';
 const KERNELS = {
 ${kernels.join(',\n')}
