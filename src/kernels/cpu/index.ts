@@ -2,7 +2,7 @@ import {
   type AdamWParams, type AttentionProbsParams, type Backend, BackendError, type BinaryOp, type KernelStats, type LinearParams, type MatmulParams, type ReduceOp,
   type SgdParams, type Storage, type UnaryOp, countLaunch, newStats,
 } from '../../autograd/backend.js';
-import { type DType, type FloatDType, type TypedArray, arrayFor } from '../../autograd/dtype.js';
+import type { DType, FloatDType, TypedArray } from '../../autograd/dtype.js';
 import { type Shape, numel } from '../../autograd/shape.js';
 import { binary } from './binary.js';
 import { cast } from './cast.js';
@@ -19,7 +19,7 @@ import { permute } from './permute.js';
 import { reduce } from './reduce.js';
 import { slice, writeRegion } from './slice.js';
 import { softmax } from './softmax.js';
-import { floats, ints, typed } from './storage.js';
+import { floats, ints, storageArray, typed } from './storage.js';
 import { unary } from './unary.js';
 import { where } from './where.js';
 
@@ -39,12 +39,12 @@ export class CpuBackend implements Backend {
 
   // ---- memory
   zeros(n: number, dtype: DType): Storage {
-    return arrayFor(dtype, n);
+    return storageArray(dtype, n);
   }
 
   /** Copies `data` (converting its element type if needed), so later writes to `data` do not reach the storage. */
   upload(data: TypedArray, dtype: DType): Storage {
-    const out = arrayFor(dtype, data.length);
+    const out = storageArray(dtype, data.length);
     out.set(data);
     return out;
   }
@@ -219,3 +219,4 @@ export class CpuBackend implements Backend {
 
 /** The process-wide CPU backend. */
 export const cpu = new CpuBackend();
+export { setCpuThreads, cpuThreads } from "./pool.js";

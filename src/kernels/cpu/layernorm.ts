@@ -1,5 +1,6 @@
 import type { FloatDType } from '../../autograd/dtype.js';
-import { type FloatArray, floatArray } from './storage.js';
+import { runThreaded, threadsFor } from './pool.js';
+import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
 
 /**
  * Layer normalization over the last axis, as torch.nn.LayerNorm:
@@ -11,10 +12,21 @@ import { type FloatArray, floatArray } from './storage.js';
 export function layernorm(
   x: FloatArray, gamma: FloatArray, beta: FloatArray, rows: number, cols: number, eps: number, dtype: FloatDType,
 ): { y: FloatArray; mean: FloatArray; rstd: FloatArray } {
-  const y = floatArray(dtype, rows * cols);
-  const mean = floatArray(dtype, rows);
-  const rstd = floatArray(dtype, rows);
-  for (let r = 0; r < rows; r++) {
+  const threads = threadsFor(4 * rows * cols);
+  const alloc = threads > 1 ? sharedFloatArray : floatArray;
+  const y = alloc(dtype, rows * cols);
+  const mean = alloc(dtype, rows);
+  const rstd = alloc(dtype, rows);
+  runThreaded('layernormRows', [x, gamma, beta, y, mean, rstd, cols, eps], rows, threads, { writes: [3, 4, 5] });
+  return { y, mean, rstd };
+}
+
+/** Rows [r0, r1) of the layernorm forward. SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
+export function layernormRows(
+  x: FloatArray, gamma: FloatArray, beta: FloatArray, y: FloatArray, mean: FloatArray, rstd: FloatArray,
+  cols: number, eps: number, r0: number, r1: number,
+): void {
+  for (let r = r0; r < r1; r++) {
     const o = r * cols;
     let sum = 0;
     for (let j = 0; j < cols; j++) sum += x[o + j];
@@ -26,7 +38,6 @@ export function layernorm(
     mean[r] = mu;
     rstd[r] = rs;
   }
-  return { y, mean, rstd };
 }
 
 /**
@@ -39,38 +50,52 @@ export function layernormBackward(
   x: FloatArray, g: FloatArray, gamma: FloatArray, mean: FloatArray, rstd: FloatArray, rows: number, cols: number,
   dtype: FloatDType, need: { dx: boolean; dgamma: boolean; dbeta: boolean },
 ): { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } {
-  const dx = need.dx ? floatArray(dtype, rows * cols) : undefined;
-  // column sums in f64 whatever the dtype: they run over every row of the batch
+  const threads = need.dx ? threadsFor(4 * rows * cols) : 1;
+  const dx = need.dx ? (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * cols) : undefined;
+  if (dx) runThreaded('layernormDxRows', [x, g, gamma, mean, rstd, dx, cols], rows, threads, { writes: [5] });
+  // column sums in f64 whatever the dtype, on this thread in row order (so they do not depend on the thread count)
   const dgamma = need.dgamma ? new Float64Array(cols) : undefined;
   const dbeta = need.dbeta ? new Float64Array(cols) : undefined;
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    const mu = mean[r];
-    const rs = rstd[r];
-    if (dx) {
-      let sumD = 0;
-      let sumDX = 0;
-      for (let j = 0; j < cols; j++) {
-        const xhat = (x[o + j] - mu) * rs;
-        const dxhat = g[o + j] * gamma[j];
-        sumD += dxhat;
-        sumDX += dxhat * xhat;
-      }
-      const meanD = sumD / cols;
-      const meanDX = sumDX / cols;
-      for (let j = 0; j < cols; j++) {
-        const xhat = (x[o + j] - mu) * rs;
-        dx[o + j] = rs * (g[o + j] * gamma[j] - meanD - xhat * meanDX);
-      }
+  if (dgamma || dbeta) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      const mu = mean[r];
+      const rs = rstd[r];
+      if (dgamma) for (let j = 0; j < cols; j++) dgamma[j] += g[o + j] * (x[o + j] - mu) * rs;
+      if (dbeta) for (let j = 0; j < cols; j++) dbeta[j] += g[o + j];
     }
-    if (dgamma) for (let j = 0; j < cols; j++) dgamma[j] += g[o + j] * (x[o + j] - mu) * rs;
-    if (dbeta) for (let j = 0; j < cols; j++) dbeta[j] += g[o + j];
   }
   const result: { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } = {};
   if (dx) result.dx = dx;
   if (dgamma) result.dgamma = toDtype(dgamma, dtype);
   if (dbeta) result.dbeta = toDtype(dbeta, dtype);
   return result;
+}
+
+/** Rows [r0, r1) of the layernorm input gradient. SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
+export function layernormDxRows(
+  x: FloatArray, g: FloatArray, gamma: FloatArray, mean: FloatArray, rstd: FloatArray, dx: FloatArray,
+  cols: number, r0: number, r1: number,
+): void {
+  for (let r = r0; r < r1; r++) {
+    const o = r * cols;
+    const mu = mean[r];
+    const rs = rstd[r];
+    let sumD = 0;
+    let sumDX = 0;
+    for (let j = 0; j < cols; j++) {
+      const xhat = (x[o + j] - mu) * rs;
+      const dxhat = g[o + j] * gamma[j];
+      sumD += dxhat;
+      sumDX += dxhat * xhat;
+    }
+    const meanD = sumD / cols;
+    const meanDX = sumDX / cols;
+    for (let j = 0; j < cols; j++) {
+      const xhat = (x[o + j] - mu) * rs;
+      dx[o + j] = rs * (g[o + j] * gamma[j] - meanD - xhat * meanDX);
+    }
+  }
 }
 
 function toDtype(acc: Float64Array, dtype: FloatDType): FloatArray {

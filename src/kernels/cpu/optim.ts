@@ -1,4 +1,5 @@
 import type { AdamWParams, SgdParams } from '../../autograd/backend.js';
+import { runThreaded, threadsFor } from './pool.js';
 import type { FloatArray } from './storage.js';
 
 /**
@@ -11,9 +12,17 @@ export function adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: Flo
   const decay = 1 - p.lr * p.weightDecay;
   const stepSize = p.lr / p.bias1;
   const sqrtBias2 = Math.sqrt(p.bias2);
-  const b1 = p.beta1;
-  const b2 = p.beta2;
-  for (let i = 0; i < n; i++) {
+  // elementwise, so any split between threads gives the same bits
+  runThreaded('adamwRange', [param, grad, m, v, decay, stepSize, sqrtBias2, p.beta1, p.beta2, p.eps], n, threadsFor(4 * n),
+    { align: 1024, writes: [0, 2, 3] });
+}
+
+/** AdamW on elements [i0, i1). SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
+export function adamwRange(
+  param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray,
+  decay: number, stepSize: number, sqrtBias2: number, b1: number, b2: number, eps: number, i0: number, i1: number,
+): void {
+  for (let i = i0; i < i1; i++) {
     const g = grad[i];
     const mi = b1 * m[i] + (1 - b1) * g;
     const vi = b2 * v[i] + (1 - b2) * g * g;
@@ -21,7 +30,7 @@ export function adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: Flo
     v[i] = vi;
     // read param, m and v back so f32 storages use the stored (rounded) values, as PyTorch's in-place ops do
     param[i] *= decay;
-    param[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBias2 + p.eps);
+    param[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / sqrtBias2 + eps);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FloatDType } from '../../autograd/dtype.js';
-import { type FloatArray, floatArray } from './storage.js';
+import { runThreaded, threadsFor } from './pool.js';
+import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
 
 /**
  * Softmax (or log-softmax) over the last axis of x (rows, cols), shifted by the row max so exp never overflows:
@@ -7,8 +8,15 @@ import { type FloatArray, floatArray } from './storage.js';
  * as in PyTorch.
  */
 export function softmax(x: FloatArray, rows: number, cols: number, dtype: FloatDType, log: boolean): FloatArray {
-  const out = floatArray(dtype, rows * cols);
-  for (let r = 0; r < rows; r++) {
+  const threads = threadsFor(8 * rows * cols);
+  const out = threads > 1 ? sharedFloatArray(dtype, rows * cols) : floatArray(dtype, rows * cols);
+  runThreaded('softmaxRows', [x, out, cols, log], rows, threads, { writes: [1] });
+  return out;
+}
+
+/** Rows [r0, r1) of softmax / log-softmax. SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
+export function softmaxRows(x: FloatArray, out: FloatArray, cols: number, log: boolean, r0: number, r1: number): void {
+  for (let r = r0; r < r1; r++) {
     const o = r * cols;
     let m = -Infinity;
     for (let j = 0; j < cols; j++) if (x[o + j] > m) m = x[o + j];
@@ -23,5 +31,4 @@ export function softmax(x: FloatArray, rows: number, cols: number, dtype: FloatD
       for (let j = 0; j < cols; j++) out[o + j] *= inv;
     }
   }
-  return out;
 }

@@ -6,8 +6,27 @@ export type FloatArray = Float32Array | Float64Array;
 
 const ARRAY_NAME: Record<DType, string> = { f32: 'Float32Array', f64: 'Float64Array', i32: 'Int32Array' };
 
+/**
+ * Storages of at least this many elements live on a SharedArrayBuffer, so the worker pool (pool.ts) can run
+ * kernels on them without copies; smaller ones stay plain (cheaper to allocate, never threaded).
+ */
+export const SHARED_MIN_ELEMENTS = 1 << 14;
+const canShare = typeof SharedArrayBuffer !== 'undefined';
+
 export function floatArray(dtype: FloatDType, n: number): FloatArray {
+  if (n >= SHARED_MIN_ELEMENTS && canShare) return sharedFloatArray(dtype, n);
   return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** A zeroed float array over a SharedArrayBuffer (plain where the platform has none). */
+export function sharedFloatArray(dtype: FloatDType, n: number): FloatArray {
+  if (!canShare) return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
+  return dtype === 'f64' ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float32Array(new SharedArrayBuffer(4 * n));
+}
+
+/** arrayFor with the same sharing rule as floatArray (i32 storages stay plain: no threaded kernel writes them). */
+export function storageArray(dtype: DType, n: number): TypedArray {
+  return dtype === 'i32' ? new Int32Array(n) : floatArray(dtype, n);
 }
 
 function describe(s: Storage): string {

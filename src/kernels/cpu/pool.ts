@@ -1,0 +1,207 @@
+/**
+ * The CPU backend's worker pool: splits a big kernel's output rows between threads and blocks until all are done,
+ * because the backend's API is synchronous (readSync). The calling thread computes the first range itself and then
+ * waits with Atomics.wait on one flag per worker.
+ *
+ * Where threads exist:
+ *   - Node: worker_threads (unref'd, so a process still exits when its work is done).
+ *   - Browser: Web Workers, only in a cross-origin-isolated context (SharedArrayBuffer) and only when this code runs
+ *     in a worker itself — a page's main thread may not Atomics.wait. Anywhere else: one thread.
+ * Thread count: `setCpuThreads(n)`, else WEBPEFT_THREADS (Node), else the number of cores.
+ *
+ * How workers get their code: the kernels they run (threaded-kernels.ts) are self-contained functions, and the worker's
+ * source is built from their own text (`String(fn)`), so the same source works under vitest (TypeScript compiled on
+ * the fly), in the esbuild bundles (dist/cli.mjs, the browser bundle) and in a page, with no worker file to locate
+ * and no bundler configuration. The price: a threaded kernel may use nothing outside its own body.
+ *
+ * Memory: kernels run on typed arrays over SharedArrayBuffer (see storage.ts: big storages are allocated shared);
+ * an operand that is not shared is copied into one before a threaded run.
+ */
+import { BackendError } from '../../autograd/backend.js';
+import { type ThreadedKernel, threadedKernels } from './threaded-kernels.js';
+
+/** What one worker needs: post a message, and let the process exit while it idles. */
+interface PoolWorker { post(message: unknown): void; unref(): void; terminate(): void }
+
+interface Pool { workers: PoolWorker[]; flags: Int32Array }
+
+const WAIT_LIMIT_MS = 10 * 60 * 1000;
+/** Multiply-adds (or element updates) below which a kernel is not worth a thread: a job round trip costs ~0.1 ms. */
+const DEFAULT_MIN_WORK = 1 << 18;
+let minWork = DEFAULT_MIN_WORK;
+let requestedThreads: number | null = null;
+let pool: Pool | null = null;
+let poolBroken: string | null = null;
+let workerJobs = 0;
+
+/**
+ * Sets the thread count for later kernels (1 = no workers) and, optionally, the work per thread below which a
+ * kernel runs on fewer threads (tests set it to 1 to split even tiny kernels).
+ */
+export function setCpuThreads(n: number, o: { minWork?: number } = {}): void {
+  if (!Number.isInteger(n) || n < 1) throw new BackendError(`cpu threads: expected a positive integer, got ${n}`);
+  requestedThreads = n;
+  minWork = o.minWork ?? DEFAULT_MIN_WORK;
+}
+
+/** What the pool has done: for tests and the bench (a pool that silently fell back to one thread shows here). */
+export function cpuPoolInfo(): { threads: number; workers: number; workerJobs: number; broken: string | null } {
+  return { threads: cpuThreads(), workers: pool?.workers.length ?? 0, workerJobs, broken: poolBroken };
+}
+
+/** How many threads a kernel of `work` units should use: all of them once each gets at least minWork. */
+export function threadsFor(work: number): number {
+  return Math.max(1, Math.min(cpuThreads(), Math.floor(work / minWork)));
+}
+
+/** The number of threads big kernels are split across (1 where threads are unavailable). */
+export function cpuThreads(): number {
+  if (!threadsPossible()) return 1;
+  if (requestedThreads !== null) return requestedThreads;
+  const env = nodeProcess()?.env?.WEBPEFT_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new BackendError(`WEBPEFT_THREADS: expected a positive integer, got '${env}'`);
+    return n;
+  }
+  return defaultThreads();
+}
+
+/** Terminates the workers (a later threaded kernel starts new ones). */
+export function shutdownCpuPool(): void {
+  if (!pool) return;
+  for (const w of pool.workers) w.terminate();
+  pool = null;
+}
+
+/**
+ * Runs threadedKernels()[kernel](...args, g0, g1) over [0, total) split in `parts` contiguous ranges whose bounds
+ * are multiples of `align` (the last range takes the rest). Range 0 runs on this thread. `writes` lists the
+ * arguments the kernel writes: unless all of them are SharedArrayBuffer-backed (callers allocate outputs so), the
+ * whole range runs on this thread; read-only arrays that are not shared are copied to shared memory here.
+ */
+export function runThreaded(kernel: ThreadedKernel, args: unknown[], total: number, parts: number,
+  o: { align?: number; writes: readonly number[] }): void {
+  const fn = threadedKernels()[kernel] as (...xs: unknown[]) => void;
+  const bounds = splitRange(total, parts, o.align ?? 1);
+  const n = bounds.length - 1;
+  const p = n > 1 && o.writes.every((i) => isShared(args[i])) ? acquirePool(n - 1) : null;
+  if (!p) { fn(...args, 0, total); return; }
+  const shared = args.map(toShared);
+  for (let w = 1; w < n; w++) {
+    Atomics.store(p.flags, w - 1, 0);
+    p.workers[w - 1].post({ kernel, args: shared, g0: bounds[w], g1: bounds[w + 1], flag: w - 1, flags: p.flags });
+  }
+  fn(...shared, bounds[0], bounds[1]);
+  for (let w = 1; w < n; w++) {
+    if (Atomics.wait(p.flags, w - 1, 0, WAIT_LIMIT_MS) === 'timed-out') {
+      shutdownCpuPool();
+      throw new BackendError(`cpu worker ${w} did not finish ${kernel} within ${WAIT_LIMIT_MS / 1000} s`);
+    }
+    if (Atomics.load(p.flags, w - 1) !== 1) {
+      shutdownCpuPool();
+      throw new BackendError(`cpu worker ${w} failed in ${kernel} (its error is on stderr)`);
+    }
+    workerJobs++;
+  }
+}
+
+/** [0, b1, …, total]: `parts` ranges with interior bounds rounded down to multiples of align, empty ones dropped. */
+export function splitRange(total: number, parts: number, align: number): number[] {
+  const bounds = [0];
+  for (let w = 1; w < parts; w++) {
+    const cut = Math.floor((total * w) / parts / align) * align;
+    if (cut > bounds[bounds.length - 1] && cut < total) bounds.push(cut);
+  }
+  bounds.push(total);
+  return bounds;
+}
+
+function isShared(x: unknown): boolean {
+  return ArrayBuffer.isView(x) && x.buffer instanceof SharedArrayBuffer;
+}
+
+function toShared(x: unknown): unknown {
+  if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Int32Array)) return x;
+  if (x.buffer instanceof SharedArrayBuffer) return x;
+  const copy = new (x.constructor as Float32ArrayConstructor)(new SharedArrayBuffer(x.byteLength));
+  copy.set(x as Float32Array);
+  return copy;
+}
+
+// ---- where threads come from
+
+interface NodeProcessLike {
+  env?: Record<string, string | undefined>;
+  versions?: { node?: string };
+  getBuiltinModule?: (name: string) => unknown;
+}
+
+function nodeProcess(): NodeProcessLike | undefined {
+  const p = (globalThis as { process?: NodeProcessLike }).process;
+  return p?.versions?.node ? p : undefined;
+}
+
+function inBrowserWorker(): boolean {
+  const g = globalThis as { WorkerGlobalScope?: unknown; crossOriginIsolated?: boolean; Worker?: unknown };
+  return g.WorkerGlobalScope !== undefined && g.crossOriginIsolated === true && typeof g.Worker === 'function';
+}
+
+function threadsPossible(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') return false;
+  return poolBroken === null && (nodeProcess()?.getBuiltinModule !== undefined || inBrowserWorker());
+}
+
+function defaultThreads(): number {
+  const os = nodeProcess()?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
+  const n = os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return Math.max(1, Math.min(n ?? 1, 64));
+}
+
+function acquirePool(extra: number): Pool | null {
+  if (pool && pool.workers.length >= extra) return pool;
+  shutdownCpuPool();
+  try {
+    const source = workerSource();
+    const workers: PoolWorker[] = [];
+    for (let i = 0; i < extra; i++) workers.push(spawn(source));
+    pool = { workers, flags: new Int32Array(new SharedArrayBuffer(4 * extra)) };
+    return pool;
+  } catch (e) {
+    poolBroken = e instanceof Error ? e.message : String(e);
+    return null;
+  }
+}
+
+function spawn(source: string): PoolWorker {
+  const wt = nodeProcess()?.getBuiltinModule?.('node:worker_threads') as
+    | { Worker: new (src: string, o: { eval: boolean }) => { postMessage(m: unknown): void; unref(): void; terminate(): unknown } }
+    | undefined;
+  if (wt) {
+    const w = new wt.Worker(source, { eval: true });
+    w.unref();
+    return { post: (m) => w.postMessage(m), unref: () => w.unref(), terminate: () => void w.terminate() };
+  }
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  const w = new Worker(url);
+  return { post: (m) => w.postMessage(m), unref: () => {}, terminate: () => w.terminate() };
+}
+
+/** The worker's whole program: the kernels' own source text plus a message loop that raises a flag when done. */
+function workerSource(): string {
+  const kernels = Object.entries(threadedKernels()).map(([name, fn]) => `${JSON.stringify(name)}: ${String(fn)}`);
+  return `'use strict';
+const KERNELS = {
+${kernels.join(',\n')}
+};
+function onJob(job) {
+  let state = 1;
+  try { KERNELS[job.kernel](...job.args, job.g0, job.g1); }
+  catch (e) { state = 2; console.error('webpeft cpu worker:', e); }
+  Atomics.store(job.flags, job.flag, state);
+  Atomics.notify(job.flags, job.flag);
+}
+if (typeof require === 'function') require('worker_threads').parentPort.on('message', onJob); // a Node worker (eval'd CommonJS)
+else self.onmessage = (e) => onJob(e.data);
+`;
+}

@@ -1,0 +1,20 @@
+/**
+ * The kernels the worker pool can run on any thread, by name. Each is a self-contained function whose last two
+ * arguments are the range [g0, g1) of output rows (or elements) it computes; its text becomes the workers' source
+ * (pool.ts). The table is built on first use, because the kernel files import the pool themselves.
+ */
+import { gemmRows } from './gemm.js';
+import { layernormDxRows, layernormRows } from './layernorm.js';
+import { adamwRange } from './optim.js';
+import { softmaxRows } from './softmax.js';
+
+const table = () => ({ gemmRows, softmaxRows, layernormRows, layernormDxRows, adamwRange });
+
+export type ThreadedKernel = keyof ReturnType<typeof table>;
+
+let kernels: ReturnType<typeof table> | null = null;
+
+export function threadedKernels(): Record<ThreadedKernel, (...args: never[]) => void> {
+  kernels ??= table();
+  return kernels;
+}
