@@ -13,13 +13,14 @@ import { loadBert, loadGpt2, modelDir } from '../train/model-dir.js';
 import { loadConfig } from '../io/node.js';
 import type { BertHead } from '../models/bert.js';
 
-export const generateHelp = `webpeft generate --prompt TEXT [--model NAME|DIR] [--adapter DIR] [--max-new-tokens N] [--temperature T]
+export const generateHelp = `webpeft generate --prompt TEXT [--model NAME|DIR] [--adapter DIR …] [--max-new-tokens N] [--temperature T]
                   [--top-k K] [--top-p P] [--seed S] [--backend cpu|webgpu]
-  GPT-2 text generation through the KV cache, optionally under a prefix/prompt adapter (greedy unless sampling is asked).`;
+  GPT-2 text generation through the KV cache, optionally under a prefix/prompt adapter (greedy unless sampling is asked).
+  Several --adapter: one mixed-adapter batch, row i under adapter i (one --prompt is repeated for each adapter).`;
 
 export async function generateCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
-    prompt: { type: 'string', multiple: true }, model: { type: 'string', default: 'gpt2-tiny' }, adapter: { type: 'string' },
+    prompt: { type: 'string', multiple: true }, model: { type: 'string', default: 'gpt2-tiny' }, adapter: { type: 'string', multiple: true },
     'max-new-tokens': { type: 'string', default: '30' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' },
     seed: { type: 'string', default: '0' }, backend: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h' },
   } });
@@ -34,16 +35,23 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const backend = await selectBackend(v.backend as BackendName);
   try {
     const { model, tokenizer } = await loadGpt2(v.model, { backend });
-    const methods = v.adapter ? [(await loadAdapter(v.adapter, baseOf(model))).method] : [];
-    const peft = new PeftModel(model, methods);
+    const adapterDirs = v.adapter ?? [];
+    const methods = [];
+    for (const dir of adapterDirs) methods.push((await loadAdapter(dir, baseOf(model))).method);
+    // several adapters: a mixed batch, row i under adapter i
+    const mixed = methods.length > 1;
+    const texts = mixed && v.prompt.length === 1 ? methods.map(() => v.prompt![0]) : v.prompt;
+    if (mixed && texts.length !== methods.length) throw new Error(`--prompt: ${texts.length} prompts for ${methods.length} adapters (give one, or one per adapter)`);
+    const peft = new PeftModel(model, mixed ? methods.map((m) => [m]) : methods);
     const eos = tokenizer.specialTokenId('eos') ?? model.config.eosTokenId ?? undefined;
-    const prompts = v.prompt.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
+    const prompts = texts.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
     const out = await generateWith(peft, prompts, {
+      adapterIds: mixed ? Int32Array.from(methods.keys()) : undefined,
       maxNewTokens: opt(v['max-new-tokens'], '--max-new-tokens') ?? 30, temperature: opt(v.temperature, '--temperature'),
       topK: opt(v['top-k'], '--top-k'), topP: opt(v['top-p'], '--top-p'), seed: opt(v.seed, '--seed'),
       stopTokens: eos === undefined || eos === null ? [] : [eos],
     });
-    out.tokens.forEach((t, b) => console.log(`${v.prompt![b]}${tokenizer.decode(t.filter((id) => id !== eos))}`));
+    out.tokens.forEach((t, b) => console.log(`${mixed ? `[${adapterDirs[b]}] ` : ''}${texts[b]}${tokenizer.decode(t.filter((id) => id !== eos))}`));
     return 0;
   } finally {
     releaseBackend(backend);
