@@ -14,13 +14,14 @@ import { loadConfig } from '../io/node.js';
 import type { BertHead } from '../models/bert.js';
 import { intFlag, optionalInt, optionalReal } from './flags.js';
 
-export const generateHelp = `webpeft generate --prompt TEXT [--model NAME|DIR] [--adapter DIR] [--max-new-tokens N] [--temperature T]
+export const generateHelp = `webpeft generate --prompt TEXT [--model NAME|DIR] [--adapter DIR …] [--max-new-tokens N] [--temperature T]
                   [--top-k K] [--top-p P] [--seed S] [--backend cpu|webgpu] [--allow-nonfinite]
-  GPT-2 text generation through the KV cache, optionally under a prefix/prompt adapter (greedy unless sampling is asked).`;
+  GPT-2 text generation through the KV cache, optionally under a prefix/prompt adapter (greedy unless sampling is asked).
+  Several --adapter: one mixed-adapter batch, row i under adapter i (one --prompt is repeated for each adapter).`;
 
 export async function generateCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({ args: argv, options: {
-    prompt: { type: 'string', multiple: true }, model: { type: 'string', default: 'gpt2-tiny' }, adapter: { type: 'string' },
+    prompt: { type: 'string', multiple: true }, model: { type: 'string', default: 'gpt2-tiny' }, adapter: { type: 'string', multiple: true },
     'max-new-tokens': { type: 'string', default: '30' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' },
     seed: { type: 'string', default: '0' }, backend: { type: 'string', default: 'cpu' }, 'allow-nonfinite': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -35,16 +36,26 @@ export async function generateCommand(argv: string[]): Promise<number> {
   try {
     const allowNonfinite = v['allow-nonfinite'] ?? false;
     const { model, tokenizer } = await loadGpt2(v.model, { backend, allowNonfinite });
-    const loaded = v.adapter ? await loadAdapter(v.adapter, baseOf(model), { allowNonfinite, modelName: v.model }) : null;
-    for (const note of loaded?.notes ?? []) console.error(`webpeft generate: note: ${note}`);
-    const peft = new PeftModel(model, loaded ? [loaded.method] : []);
+    const adapterDirs = v.adapter ?? [];
+    const methods = [];
+    for (const dir of adapterDirs) {
+      const loaded = await loadAdapter(dir, baseOf(model), { allowNonfinite, modelName: v.model });
+      for (const note of loaded.notes) console.error(`webpeft generate: note: ${note}`);
+      methods.push(loaded.method);
+    }
+    // several adapters: a mixed batch, row i under adapter i
+    const mixed = methods.length > 1;
+    const texts = mixed && v.prompt.length === 1 ? methods.map(() => v.prompt![0]) : v.prompt;
+    if (mixed && texts.length !== methods.length) throw new Error(`--prompt: ${texts.length} prompts for ${methods.length} adapters (give one, or one per adapter)`);
+    const peft = new PeftModel(model, mixed ? methods.map((m) => [m]) : methods);
     const eos = tokenizer.specialTokenId('eos') ?? model.config.eosTokenId ?? undefined;
-    const prompts = v.prompt.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
+    const prompts = texts.map((p) => tokenizer.encode(p, { addSpecialTokens: false }));
     const out = await generateWith(peft, prompts, {
       ...sampling,
+      adapterIds: mixed ? Int32Array.from(methods.keys()) : undefined,
       stopTokens: eos === undefined || eos === null ? [] : [eos],
     });
-    out.tokens.forEach((t, b) => console.log(`${v.prompt![b]}${tokenizer.decode(t.filter((id) => id !== eos))}`));
+    out.tokens.forEach((t, b) => console.log(`${mixed ? `[${adapterDirs[b]}] ` : ''}${texts[b]}${tokenizer.decode(t.filter((id) => id !== eos))}`));
     if (out.stopped) {
       console.error(`webpeft generate: stopped after ${Math.max(...out.tokens.map((t) => t.length))} of ${sampling.maxNewTokens} new tokens: ${out.stopped}`);
       return 1;
