@@ -149,7 +149,7 @@ describe('a training state is checked field by field and tensor by tensor', () =
       [{ schedule: { ...json.schedule, lr: -1 } }, /^S: schedule.lr: must be a number > 0, found -1$/],
       [{ schedule: { ...json.schedule, totalSteps: 2.5 } }, /^S: schedule.totalSteps: must be an integer ≥ 1/],
       [{ step: 99 }, /^S: step: 99 is past schedule.totalSteps 6$/],
-      [{ method: 'lora' }, /^S: method: must be one of .*found 'lora'$/],
+      [{ method: 'lora' }, /^S: method: unknown method 'lora' \(known: full, frozen, bitfit/],
       [{ settings: null }, /^S: settings: must be an object, found null$/],
       [{ data: { ...json.data, batchSize: 0 } }, /^S: data.batchSize: must be an integer ≥ 1, found 0$/],
       [{ format: null }, /^S: format: not a webpeft training state/],

@@ -5,7 +5,18 @@
  * [piece, score]), every id a non-negative integer used once, added_tokens entries, and the pipeline stages (normalizer,
  * pre_tokenizer, post_processor, decoder) objects with a string `type` or null. Browser-safe.
  */
-import { TokenizerError } from './tokenizer.js'; // used at call time only, so the import cycle is harmless
+
+/** A bad tokenizer file or input. The message is one line: `source: where: what`. */
+export class TokenizerError extends Error {
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${source}: ${field}: ${detail}`);
+    this.name = 'TokenizerError';
+  }
+}
 
 export const TOKENIZER_MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'] as const;
 export type TokenizerModelType = (typeof TOKENIZER_MODEL_TYPES)[number];

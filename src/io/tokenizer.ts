@@ -7,19 +7,9 @@
  * default), so GPT-2's decode(encode(text)) gives back `text` exactly.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { validateTokenizerJson } from './tokenizer-schema.js';
+import { TokenizerError, validateTokenizerJson } from './tokenizer-schema.js';
 
-/** A bad tokenizer file or input. The message is one line: `source: where: what`. */
-export class TokenizerError extends Error {
-  constructor(
-    readonly source: string,
-    readonly field: string,
-    detail: string,
-  ) {
-    super(`${source}: ${field}: ${detail}`);
-    this.name = 'TokenizerError';
-  }
-}
+export { TokenizerError } from './tokenizer-schema.js';
 
 export interface Encoding {
   ids: number[];

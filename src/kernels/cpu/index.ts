@@ -19,9 +19,13 @@ import { permute } from './permute.js';
 import { reduce } from './reduce.js';
 import { slice, writeRegion } from './slice.js';
 import { softmax } from './softmax.js';
+import { registerThreadedKernels } from './pool.js';
+import { threadedKernels } from './threaded-kernels.js';
 import { floats, ints, storageArray, typed } from './storage.js';
 import { unary } from './unary.js';
 import { where } from './where.js';
+
+registerThreadedKernels(threadedKernels());
 
 /**
  * The reference backend: every storage is a plain typed array (Float32Array, Float64Array, Int32Array) and every

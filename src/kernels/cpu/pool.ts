@@ -18,7 +18,21 @@
  * an operand that is not shared is copied into one before a threaded run.
  */
 import { BackendError } from '../../autograd/backend.js';
-import { type ThreadedKernel, threadedKernels } from './threaded-kernels.js';
+import type { ThreadedKernel } from './threaded-kernels.js';
+
+type KernelTable = Record<ThreadedKernel, (...args: never[]) => void>;
+let registered: KernelTable | null = null;
+
+/**
+ * The kernels threads can run (threaded-kernels.ts), handed over by the CPU backend (index.ts). The pool imports no
+ * kernel file, so the kernel files can import the pool without an import cycle.
+ */
+export function registerThreadedKernels(table: KernelTable): void { registered = table; }
+
+function threadedKernels(): KernelTable {
+  if (!registered) throw new BackendError('cpu pool: no threaded kernels registered (the CPU backend, kernels/cpu/index.ts, registers them)');
+  return registered;
+}
 
 /** What one worker needs: post a message, and let the process exit while it idles. */
 interface PoolWorker { post(message: unknown): void; unref(): void; terminate(): void }

@@ -1,7 +1,7 @@
 /**
  * The kernels the worker pool can run on any thread, by name. Each is a self-contained function whose last two
  * arguments are the range [g0, g1) of output rows (or elements) it computes; its text becomes the workers' source
- * (pool.ts). The table is built on first use, because the kernel files import the pool themselves.
+ * (pool.ts). The CPU backend (index.ts) registers the table with the pool; the pool itself imports no kernel file.
  */
 import { gemmRows } from './gemm.js';
 import { layernormDxRows, layernormRows } from './layernorm.js';
