@@ -1,6 +1,7 @@
 /** Kernel rows: our backends' kernels called directly, next to the same op in tfjs. */
 import type { Backend, MatmulParams, Storage } from '../src/autograd/backend.js';
 import { Rng } from '../src/kernels/rng.js';
+import { cpuThreads, setCpuThreads } from '../src/kernels/cpu/index.js';
 import type { BenchCase, Runner } from './case.js';
 import type { Tf } from './peers.js';
 
@@ -35,7 +36,19 @@ function tfRunner(tf: Tf, inputs: { data: Float32Array; shape: number[] }[], fn:
   };
 }
 
-function matmulCase(name: string, batch: number, M: number, K: number, N: number, transA: boolean, transB: boolean): BenchCase {
+/** Runs `runner` with the CPU pool limited to `threads`, restoring the previous count after each run. */
+function withThreads(threads: number, runner: Runner): Runner {
+  return {
+    async run() {
+      const before = cpuThreads();
+      setCpuThreads(threads);
+      try { await runner.run(); } finally { setCpuThreads(before); }
+    },
+    dispose: () => runner.dispose(),
+  };
+}
+
+function matmulCase(name: string, batch: number, M: number, K: number, N: number, transA: boolean, transB: boolean, threads?: number): BenchCase {
   const batchShape = batch > 1 ? [batch] : [];
   const aShape = [...batchShape, ...(transA ? [K, M] : [M, K])];
   const bShape = [...batchShape, ...(transB ? [N, K] : [K, N])];
@@ -47,7 +60,10 @@ function matmulCase(name: string, batch: number, M: number, K: number, N: number
     name, shape: `${batch > 1 ? `${batch}×` : ''}${M}×${K}×${N}`, flops: 2 * batch * M * N * K,
     // tfjs-cpu needs ~1–2 minutes per 2048³ product on this machine: six of them would dominate the whole bench
     noPeerOn: big ? ['cpu'] : [],
-    ours: async (backend) => oursRunner(backend, [a, b], ([sa, sb]) => ({ out: backend.matmul(sa, sb, p, 'f32'), n: batch * M * N })),
+    ours: async (backend) => {
+      const runner = oursRunner(backend, [a, b], ([sa, sb]) => ({ out: backend.matmul(sa, sb, p, 'f32'), n: batch * M * N }));
+      return threads === undefined ? runner : withThreads(threads, runner);
+    },
     peer: async (tf) => tfRunner(tf, [{ data: a, shape: aShape }, { data: b, shape: bShape }], ([x, y]) => tf.matMul(x as never, y as never, transA, transB)),
   };
 }
@@ -55,6 +71,8 @@ function matmulCase(name: string, batch: number, M: number, K: number, N: number
 export function kernelCases(): BenchCase[] {
   const cases: BenchCase[] = [];
   for (const n of [256, 512, 1024, 2048]) cases.push(matmulCase('matmul', 1, n, n, n, false, false));
+  // the same products on one thread: what the worker pool adds, under the same load
+  for (const n of [256, 512, 1024, 2048]) cases.push({ ...matmulCase('matmul 1 thread', 1, n, n, n, false, false, 1), backends: ['cpu'] });
   for (const n of [512, 1024]) {
     cases.push(matmulCase('matmul transA', 1, n, n, n, true, false));
     cases.push(matmulCase('matmul transB', 1, n, n, n, false, true));
