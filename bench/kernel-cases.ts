@@ -1,12 +1,19 @@
 /** Kernel rows: our backends' kernels called directly, next to the same op in tfjs. */
 import type { Backend, MatmulParams, Storage } from '../src/autograd/backend.js';
 import { Rng } from '../src/kernels/rng.js';
+import { cpuThreads, setCpuThreads } from '../src/kernels/cpu/index.js';
 import type { BenchCase, Runner } from './case.js';
 import type { Tf } from './peers.js';
 
 function randomF32(n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
+}
+
+/** Inputs are made when a row runs, not when the case list is built (most runs filter most rows out). */
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
 /** Uploads inputs, runs `kernel` and reads its first output back; releases everything it made. */
@@ -35,26 +42,43 @@ function tfRunner(tf: Tf, inputs: { data: Float32Array; shape: number[] }[], fn:
   };
 }
 
-function matmulCase(name: string, batch: number, M: number, K: number, N: number, transA: boolean, transB: boolean): BenchCase {
+/** Runs `runner` with the CPU pool limited to `threads`, restoring the previous count after each run. */
+function withThreads(threads: number, runner: Runner): Runner {
+  return {
+    async run() {
+      const before = cpuThreads();
+      setCpuThreads(threads);
+      try { await runner.run(); } finally { setCpuThreads(before); }
+    },
+    dispose: () => runner.dispose(),
+  };
+}
+
+function matmulCase(name: string, batch: number, M: number, K: number, N: number, transA: boolean, transB: boolean, threads?: number): BenchCase {
   const batchShape = batch > 1 ? [batch] : [];
   const aShape = [...batchShape, ...(transA ? [K, M] : [M, K])];
   const bShape = [...batchShape, ...(transB ? [N, K] : [K, N])];
-  const a = randomF32(batch * M * K, 1);
-  const b = randomF32(batch * K * N, 2);
+  const data = lazy(() => ({ a: randomF32(batch * M * K, 1), b: randomF32(batch * K * N, 2) }));
   const p: MatmulParams = { batchA: batchShape, batchB: batchShape, batchOut: batchShape, M, K, N, transA, transB };
   const big = M * N * K * batch > 1024 ** 3;
   return {
     name, shape: `${batch > 1 ? `${batch}×` : ''}${M}×${K}×${N}`, flops: 2 * batch * M * N * K,
     // tfjs-cpu needs ~1–2 minutes per 2048³ product on this machine: six of them would dominate the whole bench
     noPeerOn: big ? ['cpu'] : [],
-    ours: async (backend) => oursRunner(backend, [a, b], ([sa, sb]) => ({ out: backend.matmul(sa, sb, p, 'f32'), n: batch * M * N })),
-    peer: async (tf) => tfRunner(tf, [{ data: a, shape: aShape }, { data: b, shape: bShape }], ([x, y]) => tf.matMul(x as never, y as never, transA, transB)),
+    ours: async (backend) => {
+      const { a, b } = data();
+      const runner = oursRunner(backend, [a, b], ([sa, sb]) => ({ out: backend.matmul(sa, sb, p, 'f32'), n: batch * M * N }));
+      return threads === undefined ? runner : withThreads(threads, runner);
+    },
+    peer: async (tf) => tfRunner(tf, [{ data: data().a, shape: aShape }, { data: data().b, shape: bShape }], ([x, y]) => tf.matMul(x as never, y as never, transA, transB)),
   };
 }
 
 export function kernelCases(): BenchCase[] {
   const cases: BenchCase[] = [];
   for (const n of [256, 512, 1024, 2048]) cases.push(matmulCase('matmul', 1, n, n, n, false, false));
+  // the same products on one thread: what the worker pool adds, under the same load
+  for (const n of [256, 512, 1024, 2048]) cases.push({ ...matmulCase('matmul 1 thread', 1, n, n, n, false, false, 1), backends: ['cpu'] });
   for (const n of [512, 1024]) {
     cases.push(matmulCase('matmul transA', 1, n, n, n, true, false));
     cases.push(matmulCase('matmul transB', 1, n, n, n, false, true));
@@ -71,19 +95,16 @@ export function kernelCases(): BenchCase[] {
 }
 
 function softmaxCase(rows: number, cols: number): BenchCase {
-  const x = randomF32(rows * cols, 3);
+  const input = lazy(() => randomF32(rows * cols, 3));
   return {
     name: 'softmax', shape: `${rows}×${cols}`,
-    ours: async (backend) => oursRunner(backend, [x], ([sx]) => ({ out: backend.softmax(sx, rows, cols, 'f32', false), n: rows * cols })),
-    peer: async (tf) => tfRunner(tf, [{ data: x, shape: [rows, cols] }], ([t]) => tf.softmax(t as never)),
+    ours: async (backend) => oursRunner(backend, [input()], ([sx]) => ({ out: backend.softmax(sx, rows, cols, 'f32', false), n: rows * cols })),
+    peer: async (tf) => tfRunner(tf, [{ data: input(), shape: [rows, cols] }], ([t]) => tf.softmax(t as never)),
   };
 }
 
 function layernormCase(rows: number, cols: number, backward: boolean): BenchCase {
-  const x = randomF32(rows * cols, 4);
-  const g = randomF32(rows * cols, 5);
-  const gamma = randomF32(cols, 6);
-  const beta = randomF32(cols, 7);
+  const data = lazy(() => ({ x: randomF32(rows * cols, 4), g: randomF32(rows * cols, 5), gamma: randomF32(cols, 6), beta: randomF32(cols, 7) }));
   const eps = 1e-5;
   const tfLayernorm = (tf: Tf, xt: ReturnType<Tf['tensor']>, gm: ReturnType<Tf['tensor']>, bt: ReturnType<Tf['tensor']>) => {
     const { mean, variance } = tf.moments(xt, -1, true);
@@ -91,13 +112,13 @@ function layernormCase(rows: number, cols: number, backward: boolean): BenchCase
   };
   return {
     name: backward ? 'layernorm bwd' : 'layernorm fwd', shape: `${rows}×${cols}`,
-    ours: async (backend) => oursRunner(backend, [x, g, gamma, beta], ([sx, sg, sgamma, sbeta]) => {
+    ours: async (backend) => oursRunner(backend, [data().x, data().g, data().gamma, data().beta], ([sx, sg, sgamma, sbeta]) => {
       const f = backend.layernorm(sx, sgamma, sbeta, rows, cols, eps, 'f32');
       if (!backward) return { out: f.y, n: rows * cols, extra: [f.mean, f.rstd] };
       const d = backend.layernormBackward(sx, sg, sgamma, f.mean, f.rstd, rows, cols, 'f32', { dx: true, dgamma: true, dbeta: true });
       return { out: d.dx!, n: rows * cols, extra: [f.y, f.mean, f.rstd, d.dgamma!, d.dbeta!] };
     }),
-    peer: async (tf) => tfRunner(tf, [{ data: x, shape: [rows, cols] }, { data: g, shape: [rows, cols] }, { data: gamma, shape: [cols] }, { data: beta, shape: [cols] }],
+    peer: async (tf) => tfRunner(tf, [{ data: data().x, shape: [rows, cols] }, { data: data().g, shape: [rows, cols] }, { data: data().gamma, shape: [cols] }, { data: data().beta, shape: [cols] }],
       ([xt, gt, gm, bt]) => {
         if (!backward) return tfLayernorm(tf, xt, gm, bt);
         const [dx] = tf.grads((a, b, c) => tf.mul(tfLayernorm(tf, a, b, c), gt))([xt, gm, bt]);
@@ -107,12 +128,12 @@ function layernormCase(rows: number, cols: number, backward: boolean): BenchCase
 }
 
 function adamwCase(n: number): BenchCase {
-  const param = randomF32(n, 8);
-  const grad = randomF32(n, 9);
+  const data = lazy(() => ({ param: randomF32(n, 8), grad: randomF32(n, 9) }));
   const hp = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, bias1: 0.1, bias2: 0.001 };
   return {
     name: 'adamw', shape: `${n}`,
     ours: async (backend) => {
+      const { param, grad } = data();
       const [sp, sg, sm, sv] = [param, grad, new Float32Array(n), new Float32Array(n)].map((x) => backend.upload(x, 'f32'));
       return {
         async run() { backend.adamw(sp, sg, sm, sv, n, hp, 'f32'); await backend.read(sp, n, 'f32'); },
@@ -121,6 +142,7 @@ function adamwCase(n: number): BenchCase {
     },
     // tfjs has no AdamW kernel: the same update as variables and ops (what a tfjs user would write)
     peer: async (tf) => {
+      const { param, grad } = data();
       const p = tf.variable(tf.tensor1d(param));
       const m = tf.variable(tf.zeros([n]));
       const v = tf.variable(tf.zeros([n]));

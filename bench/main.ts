@@ -88,23 +88,33 @@ export async function main(args: string[]): Promise<number> {
       const fullRow = full ? rows.find((r) => r.name === full && r.backend === kind) : undefined;
       if (fullRow) Object.assign(row, { peer: `ours ${full}`, peer_ms: fullRow.ours_ms, ratio: fullRow.ours_ms / row.ours_ms });
       rows.push(row);
+      writeReport(rows, adapters, loadBefore, o); // after every row, so a long run that is stopped keeps what it measured
       if (o.json) console.log(JSON.stringify(row));
       else console.log(formatRow(row));
     }
     if (backend !== cpu) (backend as { destroy?: () => void }).destroy?.();
   }
+  const file = writeReport(rows, adapters, loadBefore, o);
+  if (!o.json) console.log(`load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} → ${loadavg().map((x) => x.toFixed(2)).join(' ')}; cpu threads ${cpuThreads()}; wrote ${file}`);
+  return 0;
+}
+
+const startedAt = new Date().toISOString();
+
+/** bench/results/<start time>[-<filter>][-t<threads>].json: machine, load, adapters and the rows so far. */
+function writeReport(rows: Row[], adapters: Record<string, string>, loadBefore: number[], o: Options): string {
   const report = {
-    date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model ?? '?', cores: cpus().length, load_before: loadBefore, load_after: loadavg() },
+    date: startedAt, updated: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? '?', cores: cpus().length, load_before: loadBefore, load_now: loadavg() },
     cpu_threads: cpuThreads(), cpu_pool: cpuPoolInfo(), adapters, node: process.version, rows,
   };
+  // this module runs from its bundle in node_modules/.cache/webpeft/ (see bench.mjs)
   const root = join(dirname(fileURLToPath(import.meta.url)), '../../../bench/results');
-  const stamp = report.date.slice(0, 16).replace(':', '');
+  const stamp = startedAt.slice(0, 16).replace(':', '');
   const file = join(root, `${stamp}${o.filter.length ? `-${o.filter.join('+').replace(/[^a-z0-9+.-]+/g, '_')}` : ''}${o.threads ? `-t${o.threads}` : ''}.json`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  if (!o.json) console.log(`load ${loadBefore.map((x) => x.toFixed(2)).join(' ')} → ${report.machine.load_after.map((x) => x.toFixed(2)).join(' ')}; cpu threads ${report.cpu_threads}; wrote ${file}`);
-  return 0;
+  return file;
 }
 
 async function runCase(c: BenchCase, backend: Backend, kind: string, peer: string | null, o: Options): Promise<Row | null> {

@@ -189,7 +189,10 @@ function bigStepCase(kind: 'gpt2-124M' | 'bert-base', T: number): BenchCase {
 
 export function modelCases(): BenchCase[] {
   const cases: BenchCase[] = [blockCase(4, 128, 256, 4), blockCase(1, 128, 768, 12)];
-  for (const { model, task } of EMBEDDED) for (const method of METHOD_NAMES) cases.push(embeddedStepCase(model, task, method));
+  for (const { model, task } of EMBEDDED) {
+    // gpt2-tiny has no head of its own (the LM head is tied to wte): frozen leaves nothing to train
+    for (const method of METHOD_NAMES) if (!(model === 'gpt2-tiny' && method === 'frozen')) cases.push(embeddedStepCase(model, task, method));
+  }
   cases.push(bigStepCase('gpt2-124M', 32), bigStepCase('bert-base', 32));
   return cases;
 }

@@ -33,9 +33,9 @@ export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: Flo
   if (out.length === 0) return out;
   if (K === 0) return out; // an empty sum: zeros
   const { offA, offB } = batchOffsets(p);
-  // rows per thread a multiple of 4 (the micro-kernel's height) wherever M allows
+  // chunks of ≥ 32 rows (each chunk packs its own B panels), a multiple of 4 (the micro-kernel's height) where M allows
   runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB], rows, threads,
-    { align: M % 4 === 0 ? 4 : 1, writes: [2] });
+    { align: M % 4 === 0 ? 4 : 1, minChunk: 32, writes: [2] });
   return out;
 }
 

@@ -37,9 +37,10 @@ function threadedKernels(): KernelTable {
 /** What one worker needs: post a message, and let the process exit while it idles. */
 interface PoolWorker { post(message: unknown): void; unref(): void; terminate(): void }
 
-interface Pool { workers: PoolWorker[]; flags: Int32Array }
+interface Pool { workers: PoolWorker[] }
 
 const WAIT_LIMIT_MS = 10 * 60 * 1000;
+const CHUNKS_PER_THREAD = 4;
 /** Multiply-adds (or element updates) below which a kernel is not worth a thread: a job round trip costs ~0.1 ms. */
 const DEFAULT_MIN_WORK = 1 << 18;
 let minWork = DEFAULT_MIN_WORK;
@@ -58,7 +59,7 @@ export function setCpuThreads(n: number, o: { minWork?: number } = {}): void {
   minWork = o.minWork ?? DEFAULT_MIN_WORK;
 }
 
-/** What the pool has done: for tests and the bench (a pool that silently fell back to one thread shows here). */
+/** What the pool has done (workerJobs: chunks computed by workers): a pool that fell back to one thread shows here. */
 export function cpuPoolInfo(): { threads: number; workers: number; workerJobs: number; broken: string | null } {
   return { threads: cpuThreads(), workers: pool?.workers.length ?? 0, workerJobs, broken: poolBroken };
 }
@@ -89,34 +90,47 @@ export function shutdownCpuPool(): void {
 }
 
 /**
- * Runs threadedKernels()[kernel](...args, g0, g1) over [0, total) split in `parts` contiguous ranges whose bounds
- * are multiples of `align` (the last range takes the rest). Range 0 runs on this thread. `writes` lists the
- * arguments the kernel writes: unless all of them are SharedArrayBuffer-backed (callers allocate outputs so), the
- * whole range runs on this thread; read-only arrays that are not shared are copied to shared memory here.
+ * Runs threadedKernels()[kernel](...args, g0, g1) over [0, total), split between up to `parts` threads. The range
+ * is cut into chunks (bounds multiples of `align`, at least `minChunk` long, about CHUNKS_PER_THREAD per thread):
+ * chunk w is thread w's own first chunk, the rest go to whichever thread asks next (an atomic counter), so a
+ * worker the OS has descheduled (a loaded machine) delays the call by one chunk, not by its whole share. This
+ * thread takes part and then waits until every chunk is done. Which thread computes a chunk never changes its
+ * result: kernels split on output rows/elements only.
+ *
+ * `writes` lists the arguments the kernel writes: unless all of them are SharedArrayBuffer-backed (callers
+ * allocate outputs so), the whole range runs on this thread; read-only arrays that are not shared are copied to
+ * shared memory here.
  */
 export function runThreaded(kernel: ThreadedKernel, args: unknown[], total: number, parts: number,
-  o: { align?: number; writes: readonly number[] }): void {
+  o: { align?: number; minChunk?: number; writes: readonly number[] }): void {
   const fn = threadedKernels()[kernel] as (...xs: unknown[]) => void;
-  const bounds = splitRange(total, parts, o.align ?? 1);
-  const n = bounds.length - 1;
-  const p = n > 1 && o.writes.every((i) => isShared(args[i])) ? acquirePool(n - 1) : null;
+  const align = o.align ?? 1;
+  const chunkCount = Math.min(parts * CHUNKS_PER_THREAD, Math.floor(total / Math.max(align, o.minChunk ?? 1)));
+  const bounds = splitRange(total, chunkCount, align);
+  const chunks = bounds.length - 1;
+  const threads = Math.min(parts, chunks);
+  const p = threads > 1 && o.writes.every((i) => isShared(args[i])) ? acquirePool(threads - 1) : null;
   if (!p) { fn(...args, 0, total); return; }
   const shared = args.map(toShared);
-  for (let w = 1; w < n; w++) {
-    Atomics.store(p.flags, w - 1, 0);
-    p.workers[w - 1].post({ kernel, args: shared, g0: bounds[w], g1: bounds[w + 1], flag: w - 1, flags: p.flags });
+  // control words of this call: [next free chunk, chunks done, failures, chunks run by workers]
+  const ctl = new Int32Array(new SharedArrayBuffer(16));
+  ctl[0] = threads;
+  const job = { kernel, args: shared, bounds, threads, ctl };
+  for (let w = 1; w < threads; w++) p.workers[w - 1].post({ ...job, first: w });
+  for (let c = 0; c < chunks; c = Atomics.add(ctl, 0, 1)) {
+    fn(...shared, bounds[c], bounds[c + 1]);
+    Atomics.add(ctl, 1, 1);
   }
-  fn(...shared, bounds[0], bounds[1]);
-  for (let w = 1; w < n; w++) {
-    if (Atomics.wait(p.flags, w - 1, 0, WAIT_LIMIT_MS) === 'timed-out') {
+  for (let done = Atomics.load(ctl, 1); done < chunks; done = Atomics.load(ctl, 1)) {
+    if (Atomics.wait(ctl, 1, done, WAIT_LIMIT_MS) === 'timed-out') {
       shutdownCpuPool();
-      throw new BackendError(`cpu worker ${w} did not finish ${kernel} within ${WAIT_LIMIT_MS / 1000} s`);
+      throw new BackendError(`cpu workers did not finish ${kernel} within ${WAIT_LIMIT_MS / 1000} s`);
     }
-    if (Atomics.load(p.flags, w - 1) !== 1) {
-      shutdownCpuPool();
-      throw new BackendError(`cpu worker ${w} failed in ${kernel} (its error is on stderr)`);
-    }
-    workerJobs++;
+  }
+  workerJobs += Atomics.load(ctl, 3);
+  if (Atomics.load(ctl, 2) !== 0) {
+    shutdownCpuPool();
+    throw new BackendError(`a cpu worker failed in ${kernel} (its error is on stderr)`);
   }
 }
 
@@ -179,7 +193,7 @@ function acquirePool(extra: number): Pool | null {
     const source = workerSource();
     const workers: PoolWorker[] = [];
     for (let i = 0; i < extra; i++) workers.push(spawn(source));
-    pool = { workers, flags: new Int32Array(new SharedArrayBuffer(4 * extra)) };
+    pool = { workers };
     return pool;
   } catch (e) {
     poolBroken = e instanceof Error ? e.message : String(e);
@@ -209,11 +223,15 @@ const KERNELS = {
 ${kernels.join(',\n')}
 };
 function onJob(job) {
-  let state = 1;
-  try { KERNELS[job.kernel](...job.args, job.g0, job.g1); }
-  catch (e) { state = 2; console.error('webpeft cpu worker:', e); }
-  Atomics.store(job.flags, job.flag, state);
-  Atomics.notify(job.flags, job.flag);
+  const { ctl, bounds } = job;
+  const chunks = bounds.length - 1;
+  const kernel = KERNELS[job.kernel];
+  for (let c = job.first; c < chunks; c = Atomics.add(ctl, 0, 1)) {
+    try { kernel(...job.args, bounds[c], bounds[c + 1]); Atomics.add(ctl, 3, 1); }
+    catch (e) { Atomics.add(ctl, 2, 1); console.error('webpeft cpu worker:', e); }
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+  }
 }
 if (typeof require === 'function') require('worker_threads').parentPort.on('message', onJob); // a Node worker (eval'd CommonJS)
 else self.onmessage = (e) => onJob(e.data);
