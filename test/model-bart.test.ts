@@ -4,6 +4,8 @@
  * names (BartForConditionalGeneration and BartModel layouts, tied copies), and with cached generation equal to
  * recomputation. bart-base's parameter count is HF's.
  */
+import { gelu, layerNorm } from './helpers/reference-math.js';
+import { randomBart } from './helpers/tiny-bart.js';
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/autograd/create.js';
 import { noGrad } from '../src/autograd/op.js';
@@ -27,49 +29,21 @@ const f64 = { dtype: 'f64' as const };
 const i32 = (rows: number[][]) => tensor(rows.flat(), [rows.length, rows[0].length], { dtype: 'i32' });
 const mask64 = (rows: number[][]) => tensor(rows.flat(), [rows.length, rows[0].length], f64);
 
-function tinyModel(seed = 1, c: BartConfig = config): Bart {
-  const model = Bart.init(c, { seed, ...f64 });
-  const rng = new Rng(seed + 100);
-  for (const [name, t] of model.params) {
-    const gain = /layer_?norm[^.]*\.weight$/.test(name) ? 1 : 0;
-    model.params.assign(name, Array.from({ length: t.size }, () => gain + 0.4 * rng.normal()));
-  }
-  return model;
-}
+const tinyModel = (seed = 1, c: BartConfig = config): Bart => randomBart(c, seed);
 
 // ---- an independent implementation of HF's BART in plain loops
 
 type Weights = (name: string) => ArrayLike<number>;
 
-function erf(x: number): number {
-  const a = Math.abs(x);
-  if (a < 2.5) {
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 200; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-      if (Math.abs(term) < 1e-18) break;
-    }
-    return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  let f = 0;
-  for (let k = 80; k >= 1; k--) f = k / 2 / (a + f);
-  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
-}
-const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 
-function layerNorm(x: number[], g: ArrayLike<number>, b: ArrayLike<number>): number[] {
-  const mean = x.reduce((s, v) => s + v, 0) / x.length;
-  const variance = x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length;
-  return x.map((v, i) => ((v - mean) / Math.sqrt(variance + 1e-5)) * g[i] + b[i]);
-}
 
 function linear(x: number[], W: ArrayLike<number>, b: ArrayLike<number>): number[] {
   return Array.from(b, (bj, j) => x.reduce((s, xi, i) => s + xi * W[j * x.length + i], bj));
 }
 
 /** BartAttention as HF writes it: q = q_proj(h)·Dh^−½, softmax(q kᵀ + mask) v, out_proj. */
+const layerNormBart = (x: number[], g: ArrayLike<number>, b: ArrayLike<number>) => layerNorm(x, g, b, 1e-5);
+
 function attend(w: Weights, prefix: string, queriesFrom: number[][], kvFrom: number[][], visible: (i: number, j: number) => boolean, H: number): number[][] {
   const D = queriesFrom[0].length;
   const Dh = D / H;
@@ -97,7 +71,7 @@ function ffn(w: Weights, L: string, x: number[]): number[] {
 
 function embedRows(w: Weights, side: string, ids: number[], c: BartConfig): number[][] {
   const D = c.dModel;
-  return ids.map((id, t) => layerNorm(Array.from({ length: D }, (_, d) =>
+  return ids.map((id, t) => layerNormBart(Array.from({ length: D }, (_, d) =>
     w('model.shared.weight')[id * D + d] + w(`model.${side}.embed_positions.weight`)[(t + 2) * D + d]),
   w(`model.${side}.layernorm_embedding.weight`), w(`model.${side}.layernorm_embedding.bias`)));
 }
@@ -110,17 +84,17 @@ function referenceBart(w: Weights, c: BartConfig, ids: number[][], mask: number[
     for (let l = 0; l < c.encoderLayers; l++) {
       const L = `model.encoder.layers.${l}`;
       const a = attend(w, `${L}.self_attn`, enc, enc, (_i, j) => mask[b][j] === 1, c.encoderAttentionHeads);
-      const h = enc.map((x, i) => layerNorm(x.map((v, d) => v + a[i][d]), w(`${L}.self_attn_layer_norm.weight`), w(`${L}.self_attn_layer_norm.bias`)));
-      enc = h.map((x) => layerNorm(ffn(w, L, x).map((v, d) => v + x[d]), w(`${L}.final_layer_norm.weight`), w(`${L}.final_layer_norm.bias`)));
+      const h = enc.map((x, i) => layerNormBart(x.map((v, d) => v + a[i][d]), w(`${L}.self_attn_layer_norm.weight`), w(`${L}.self_attn_layer_norm.bias`)));
+      enc = h.map((x) => layerNormBart(ffn(w, L, x).map((v, d) => v + x[d]), w(`${L}.final_layer_norm.weight`), w(`${L}.final_layer_norm.bias`)));
     }
     let dec = embedRows(w, 'decoder', decoderIds[b], c);
     for (let l = 0; l < c.decoderLayers; l++) {
       const L = `model.decoder.layers.${l}`;
       const a = attend(w, `${L}.self_attn`, dec, dec, (i, j) => j <= i, c.decoderAttentionHeads);
-      let h = dec.map((x, i) => layerNorm(x.map((v, d) => v + a[i][d]), w(`${L}.self_attn_layer_norm.weight`), w(`${L}.self_attn_layer_norm.bias`)));
+      let h = dec.map((x, i) => layerNormBart(x.map((v, d) => v + a[i][d]), w(`${L}.self_attn_layer_norm.weight`), w(`${L}.self_attn_layer_norm.bias`)));
       const cross = attend(w, `${L}.encoder_attn`, h, enc, (_i, j) => mask[b][j] === 1, c.decoderAttentionHeads);
-      h = h.map((x, i) => layerNorm(x.map((v, d) => v + cross[i][d]), w(`${L}.encoder_attn_layer_norm.weight`), w(`${L}.encoder_attn_layer_norm.bias`)));
-      dec = h.map((x) => layerNorm(ffn(w, L, x).map((v, d) => v + x[d]), w(`${L}.final_layer_norm.weight`), w(`${L}.final_layer_norm.bias`)));
+      h = h.map((x, i) => layerNormBart(x.map((v, d) => v + cross[i][d]), w(`${L}.encoder_attn_layer_norm.weight`), w(`${L}.encoder_attn_layer_norm.bias`)));
+      dec = h.map((x) => layerNormBart(ffn(w, L, x).map((v, d) => v + x[d]), w(`${L}.final_layer_norm.weight`), w(`${L}.final_layer_norm.bias`)));
     }
     const table = w('model.shared.weight');
     const bias = w('final_logits_bias');

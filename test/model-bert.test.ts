@@ -2,6 +2,7 @@
  * BERT computes what HF's BertModel and its heads compute: against an independent plain-loop implementation of
  * HF's formulas, by whole-model gradient checks of every head, and on checkpoints written with HF's key names.
  */
+import { erf, gelu, layerNorm } from './helpers/reference-math.js';
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/autograd/create.js';
 import { concat, expand } from '../src/autograd/functions.js';
@@ -45,30 +46,7 @@ function tinyModel(head: BertHead, seed = 1, c: BertConfig = config): Bert {
 
 type Weights = (name: string) => ArrayLike<number>;
 
-/** erf by its Maclaurin series (|x| < 2.5) and the continued fraction of erfc (beyond). */
-function erf(x: number): number {
-  const a = Math.abs(x);
-  if (a < 2.5) {
-    let term = a;
-    let sum = a;
-    for (let n = 1; n < 200; n++) {
-      term *= (-a * a) / n;
-      sum += term / (2 * n + 1);
-      if (Math.abs(term) < 1e-18) break;
-    }
-    return (Math.sign(x) * 2 * sum) / Math.sqrt(Math.PI);
-  }
-  let f = 0;
-  for (let k = 80; k >= 1; k--) f = k / 2 / (a + f);
-  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
-}
-const gelu = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 
-function layerNorm(x: number[], g: ArrayLike<number>, b: ArrayLike<number>, eps: number): number[] {
-  const mean = x.reduce((s, v) => s + v, 0) / x.length;
-  const variance = x.reduce((s, v) => s + (v - mean) ** 2, 0) / x.length;
-  return x.map((v, i) => ((v - mean) / Math.sqrt(variance + eps)) * g[i] + b[i]);
-}
 
 /** nn.Linear: y = x Wᵀ + b with W stored [out, in]. */
 function linear(x: number[], W: ArrayLike<number>, b: ArrayLike<number>): number[] {

@@ -3,6 +3,7 @@
  * encoder's self-attention, the decoder's self-attention and its cross-attention. Each property is a statement a
  * researcher can rely on, checked in f64 on a tiny random BART.
  */
+import { randomBart } from './helpers/tiny-bart.js';
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../src/autograd/create.js';
 import { noGrad } from '../src/autograd/op.js';
@@ -25,15 +26,7 @@ const config = parseBartConfig({
 const f64 = { dtype: 'f64' as const };
 const i32 = (rows: number[][]) => tensor(rows.flat(), [rows.length, rows[0].length], { dtype: 'i32' });
 
-function tinyModel(seed = 1): Bart {
-  const model = Bart.init(config, { seed, ...f64 });
-  const rng = new Rng(seed + 100);
-  for (const [name, t] of model.params) {
-    const gain = /layer_?norm[^.]*\.weight$/.test(name) ? 1 : 0;
-    model.params.assign(name, Array.from({ length: t.size }, () => gain + 0.4 * rng.normal()));
-  }
-  return model;
-}
+const tinyModel = (seed = 1): Bart => randomBart(config, seed);
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
