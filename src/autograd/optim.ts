@@ -144,17 +144,23 @@ export class SGD extends Optimizer {
 export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): Tensor | null {
   const withGrad = [...params].filter((p) => p.grad);
   if (withGrad.length === 0) return null;
-  return noGrad(() => tidy(() => {
-    const sq = withGrad.map((p) => sumSquares(p.grad!));
-    const total = sqrt(sq.reduce((a, b) => add(a, b)));
-    const coef = minimum(div(scalarLike(total, maxNorm), add(total, 1e-6)), scalarLike(total, 1));
-    for (const p of withGrad) {
-      const scaled = keep(mul(p.grad!, coef));
-      p.grad!.dispose();
-      p.grad = scaled;
-    }
-    return total;
-  }));
+  return noGrad(() => tidy(() => scaleToNorm(withGrad, withGrad.map((p) => sumSquares(p.grad!)), maxNorm)));
+}
+
+/**
+ * The scaling step of clipGradNorm, for callers that already hold each gradient's Σg² (the trainer reads them back
+ * to name a non-finite tensor): multiplies every gradient by min(1, maxNorm / (‖g‖ + 1e-6)); returns ‖g‖.
+ * Call inside noGrad + tidy.
+ */
+export function scaleToNorm(withGrad: readonly Tensor[], squares: readonly Tensor[], maxNorm: number): Tensor {
+  const total = sqrt(squares.reduce((a, b) => add(a, b)));
+  const coef = minimum(div(scalarLike(total, maxNorm), add(total, 1e-6)), scalarLike(total, 1));
+  for (const p of withGrad) {
+    const scaled = keep(mul(p.grad!, coef));
+    p.grad!.dispose();
+    p.grad = scaled;
+  }
+  return total;
 }
 
 /** Linear warm-up from 0 over `warmup` steps, then linear decay to 0 at `total` (transformers' default). */

@@ -10,8 +10,8 @@
 import type { Backend } from '../autograd/backend.js';
 import { tensor } from '../autograd/create.js';
 import type { FloatDType } from '../autograd/dtype.js';
-import { AdamW, decaysLikeHf, linearSchedule } from '../autograd/optim.js';
-import { add, concat, div, minimum, mul, reshape, scalarLike, sqrt, square, sum } from '../autograd/functions.js';
+import { AdamW, decaysLikeHf, linearSchedule, scaleToNorm } from '../autograd/optim.js';
+import { concat, reshape, sumSquares } from '../autograd/functions.js';
 import { noGrad } from '../autograd/op.js';
 import { AnomalyError } from '../autograd/anomaly.js';
 import { backward } from '../autograd/tape.js';
@@ -141,16 +141,9 @@ export const warmupSteps = (c: TrainConfig): number => c.warmup ?? Math.round(0.
 function clipAndProbe(trainable: Tensor[], loss: Tensor, clip: number): { tensor: Tensor; tensors: Tensor[] } {
   const withGrad = trainable.filter((t) => t.grad);
   const probe = noGrad(() => tidy(() => {
-    const squares = withGrad.map((t) => sum(square(t.grad!)));
-    if (clip > 0 && squares.length > 0) {
-      const total = sqrt(squares.reduce((x, y) => add(x, y)));
-      const coef = minimum(div(scalarLike(total, clip), add(total, 1e-6)), scalarLike(total, 1));
-      for (const t of withGrad) {
-        const scaled = keep(mul(t.grad!, coef));
-        t.grad!.dispose();
-        t.grad = scaled;
-      }
-    }
+    // one pass per gradient (sum_squares), shared with clipGradNorm's scaling
+    const squares = withGrad.map((t) => sumSquares(t.grad!));
+    if (clip > 0 && squares.length > 0) scaleToNorm(withGrad, squares, clip);
     return concat([loss, ...squares].map((x) => reshape(x, [1])), 0);
   }));
   return { tensor: probe, tensors: withGrad };
