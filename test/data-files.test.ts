@@ -50,8 +50,8 @@ describe('shipped data files', () => {
 
 describe('spam.jsonl', () => {
   const all = loadSpam();
-  it('has 1500/300/300 examples, half spam in every split', () => {
-    const want = { train: 1500, validation: 300, test: 300 };
+  it("has 1500/520/520 examples, half spam in every split", () => {
+    const want = { train: 1500, validation: 520, test: 520 };
     for (const s of SPLITS) {
       const rows = loadSpam(s);
       expect(rows.length).toBe(want[s]);

@@ -29,9 +29,11 @@ function synthetic(): CompareResult {
   }));
   const types = ['query', 'key', 'value', 'attention-output', 'intermediate', 'output', 'layernorm', 'pooler'];
   const bitfitDeltas = ['1', 'emb', '0', 'final'].flatMap((layer, l) => types.map((type, t) => ({
-    layer, type, norm: (type === 'query' || type === 'intermediate' ? 0.4 : 0.05) * (1 + 0.3 * l) + 0.01 * t,
+    layer, type, meanAbs: (type === 'query' || type === 'intermediate' ? 0.4 : 0.05) * (1 + 0.3 * l) + 0.01 * t, norm: NaN,
+    size: type === 'intermediate' ? 256 : 64,
   })));
-  bitfitDeltas.push({ layer: '0', type: 'layernorm', norm: 0.2 }); // a second LayerNorm in layer 0: combined as √Σ²
+  // a second LayerNorm in layer 0: combined as the mean over both vectors' elements
+  bitfitDeltas.push({ layer: '0', type: 'layernorm', meanAbs: 0.2, norm: NaN, size: 64 });
   return {
     task: 'spam', taskDescription: 'SpamAssassin: is this mail spam or ham? <binary> & balanced', metric: 'accuracy',
     model: 'bert-tiny', backend: 'cpu', device: 'CPU (2 cores)', steps: 40, seed: 1, baseParams: base, methods, bitfitDeltas,
@@ -158,7 +160,7 @@ describe('HTML report', () => {
     expect(loss).toHaveLength(7);
     expect(scatter).toHaveLength(7);
     for (const m of r.methods) {
-      expect(table).toMatch(new RegExp(`></span>${esc(m.label).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( <span class="badge">best</span>)?</th>`));
+      expect(table).toMatch(new RegExp(`></span>${esc(m.label).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( <span class="badge">(?:best|tie|top)</span>)?</th>`));
       expect(loss).toContain(esc(m.label));
       expect(scatter).toContain(esc(m.label));
     }
@@ -171,17 +173,31 @@ describe('HTML report', () => {
   it('formats the table: thousands separators, 3 significant digits for %, 3 decimals for metrics', () => {
     const row = (label: string) => new RegExp(`<tr[^>]*><th scope="row"[^>]*>(?:<span[^>]*></span>)?${label}.*?</tr>`).exec(html)![0];
     const cells = (label: string) => [...row(label).matchAll(/<td>([^<]*)<\/td>/g)].map((m) => m[1]);
-    expect(cells('full')).toEqual(['1,204,000', '100', '0.934', '0.924', '17.0', '53.0']);
-    expect(cells('bitfit')).toEqual(['1,830', '0.152', '0.905', '0.885', '24.0', '66.0']);
+    expect(cells('full')).toEqual(['1,204,000', '100', '–', '0.934', '0.924', '–', '17.0', '53.0']);
+    expect(cells('bitfit')).toEqual(['1,830', '0.152', '–', '0.905', '0.885', '–', '24.0', '66.0']);
     expect(cells('frozen')[1]).toBe('0.0214');
   });
 
   it('highlights the best validation row, and only it', () => {
     expect(html.match(/<tr class="best">/g)).toHaveLength(1);
     expect(/<tr class="best">.*?<\/tr>/.exec(html)![0]).toContain('ptuning-v2');
-    expect([...bestRows(r.methods)]).toEqual([6]);
+    expect([...bestRows(r.methods).rows]).toEqual([6]);
+    expect(bestRows(r.methods).clear).toBe(false); // one seed: no error, so never "best" by a margin
     const tie = r.methods.map((m, i) => (i === 2 ? { ...m, validation: 0.948 } : m));
-    expect([...bestRows(tie)]).toEqual([2, 6]);
+    expect([...bestRows(tie).rows]).toEqual([2, 6]);
+  });
+
+  it('marks "best" only past 2 standard errors of the difference, else a tie', () => {
+    const withSe = (se: number) => r.methods.map((m) => ({ ...m, validationSe: se }));
+    // ptuning-v2 0.948 vs the runner-up full 0.934: a 0.014 gap
+    expect(bestRows(withSe(0.004))).toEqual({ rows: new Set([6]), clear: true }); // 2·√2·0.004 = 0.0113 < 0.014
+    const tied = bestRows(withSe(0.006)); // 2·√2·0.006 = 0.017 > 0.014
+    expect(tied.clear).toBe(false);
+    expect([...tied.rows].sort()).toEqual([1, 6]);
+    const page = renderReport({ ...r, methods: withSe(0.006) });
+    expect(page.match(/<span class="badge">tie<\/span>/g)).toHaveLength(2);
+    expect(page).toContain('0.948 ± 0.006');
+    expect(renderReport({ ...r, methods: withSe(0.004) }).match(/<span class="badge">best<\/span>/g)).toHaveLength(1);
   });
 
   it('gives each method its own colour-blind-friendly colour', () => {
@@ -196,9 +212,9 @@ describe('HTML report', () => {
     expect(g.layers).toEqual(['emb', '0', '1', 'final']);
     expect(g.types).toEqual(['query', 'key', 'value', 'attention-output', 'intermediate', 'output', 'layernorm', 'pooler']);
     const ln0 = g.values[1][6]!;
-    expect(ln0).toBeCloseTo(Math.hypot(0.05 * 1.6 + 0.06, 0.2), 12);
+    expect(ln0).toBeCloseTo((0.05 * 1.6 + 0.06 + 0.2) / 2, 12); // two 64-wide LayerNorm biases: the mean over their 128 elements
     const heat = svgById(html, 'plot-bitfit');
-    expect(heat).toContain('Which biases moved (BitFit, ‖Δb‖ per layer × type)');
+    expect(heat).toContain('Which biases moved (BitFit, mean |Δb| per element, layer × type)');
     const rows = [...heat.matchAll(/<text x="[^"]*" y="[^"]*" text-anchor="end">([^<]*)<\/text>/g)].map((m) => m[1]);
     expect(rows).toEqual(['emb', '0', '1', 'final']);
     expect(heat).toContain(`>${sig(ln0)}</text>`);

@@ -77,7 +77,7 @@ export interface DeriveOptions {
 export const DEFAULT_DERIVE_OPTIONS: DeriveOptions = {
   seed: 'webpeft-data-v1',
   mailSplit: [0.7, 0.15],
-  spam: { train: 1500, validation: 300, test: 300 },
+  spam: { train: 1500, validation: 520, test: 520 },
   tokens: { train: 3000, validation: 500, test: 500 },
   subject: { train: 1500, validation: 250, test: 250 },
   spamBodyChars: 600,

@@ -20,17 +20,17 @@ import { noGrad } from '../src/autograd/op.js';
 import { type Tensor, tidy } from '../src/autograd/tensor.js';
 import { hash32 } from '../src/kernels/rng.js';
 import { type BackendName, releaseBackend, selectBackend } from '../src/kernels/select.js';
-import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, packageRoot } from '../src/data/load.js';
+import { corpusDocuments, dataPath, loadBpe, loadCorpus, loadHeldoutCorpus, loadSpam, packageRoot } from '../src/data/load.js';
 import {
-  type Batch, IGNORE_INDEX, collateLm, maskForMlm, packBlocks, padSequences, shuffled,
+  type Batch, IGNORE_INDEX, collateLm, maskForMlm, packBlocks, padSequences, shuffled, spamText,
 } from '../src/data/datasets.js';
 import { type BertConfig, type Gpt2Config, configToJson, parseBertConfig, parseGpt2Config } from '../src/io/config.js';
-import { saveSafetensors } from '../src/io/node.js';
+import { loadSafetensors, saveSafetensors } from '../src/io/node.js';
 import { writeFolderAtomic } from '../src/io/atomic-folder.js';
 import { Bert } from '../src/models/bert.js';
 import { activate, linear } from '../src/models/common.js';
 import { Gpt2 } from '../src/models/gpt2.js';
-import { Params } from '../src/models/params.js';
+import { Params, buildParams, spec } from '../src/models/params.js';
 import { type TrainConfig, batchTensors, trainLoop } from '../src/train/trainer.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -63,8 +63,9 @@ export const BERT_TINY_JSON = {
 
 export const gpt2TinyConfig = (initStd?: number): Gpt2Config =>
   parseGpt2Config({ ...GPT2_TINY_JSON, ...(initStd === undefined ? {} : { initializer_range: initStd }) }, 'gpt2-tiny');
-export const bertTinyConfig = (initStd?: number): BertConfig =>
-  parseBertConfig({ ...BERT_TINY_JSON, ...(initStd === undefined ? {} : { initializer_range: initStd }) }, 'bert-tiny');
+export const bertTinyConfig = (initStd?: number, shape: Hyper['shape'] = {}, nsp = false): BertConfig =>
+  parseBertConfig({ ...BERT_TINY_JSON, ...shape, ...(nsp ? { architectures: ['BertForPreTraining'] } : {}),
+    ...(initStd === undefined ? {} : { initializer_range: initStd }) }, 'bert-tiny');
 
 export interface Hyper {
   batchSize: number; lr: number; warmupFraction: number; weightDecay: number; clip: number;
@@ -80,17 +81,34 @@ export interface Hyper {
    * produce it by making every position's output the same vector (see assets/models/README.md).
    */
   logPrior: boolean;
+  /**
+   * BERT: next-sentence prediction through the pooler next to MLM (BertForPreTraining's two heads): [CLS] A [SEP] B
+   * [SEP] with B the piece that follows A in its document or a piece of another document, half each, so [CLS] and
+   * the pooler learn what a text is about — what a frozen body's classifier head reads. false: MLM only.
+   */
+  nsp: boolean;
+  /** BERT: add the spam task's *training-split* mails (subject + body, no labels) to the pretraining text. */
+  taskText: boolean;
+  /** Sequence length of the NSP pairs ([CLS] A [SEP] B [SEP]); every `longEvery`-th step is a batch of single 128-token pieces. */
+  pairLength: number;
+  longEvery: number;
+  /** BERT shape overrides (config.json keys): width, layers, heads, MLP width. */
+  shape: { hidden_size?: number; num_hidden_layers?: number; num_attention_heads?: number; intermediate_size?: number };
 }
 export const DEFAULT_HYPER: Record<'gpt2' | 'bert', Hyper> = {
   // initializer_range 0.1 instead of HF's 0.02 (tuned for width 768): at width 64 the 0.02 init leaves GPT-2 on the
   // unigram plateau far longer (measured: mean train loss over steps 81–100 6.63 vs 6.83; memorising 16 blocks:
   // loss 0.03 vs 5.4 after 60 steps)
-  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1, logPrior: false },
+  gpt2: { batchSize: 8, lr: 1e-2, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.1, logPrior: false,
+    nsp: false, taskText: false, pairLength: BLOCK, longEvery: 0, shape: {} },
   // BERT: the decoder bias starts at the log unigram distribution (logPrior). Without it the encoder learns the
   // unigram answer by mapping every input to one output vector (held-out [CLS] spread ~5e-5) and stays on that
   // plateau; with it, lr 2e-3 left the plateau within 150 steps in a PyTorch replica of this setup (lr 1e-3: slower;
   // 5e-3: collapsed even with the prior). See assets/models/README.md.
-  bert: { batchSize: 8, lr: 2e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02, logPrior: true },
+  // v2 (see assets/models/README.md): + next-sentence prediction through the pooler, + the spam training split's mail
+  // text, pairs of 64 tokens with every 8th step a batch of 128-token pieces (so every position trains)
+  bert: { batchSize: 16, lr: 2e-3, warmupFraction: 0.06, weightDecay: 0.01, clip: 1, dropout: true, beta2: 0.999, initStd: 0.02, logPrior: true,
+    nsp: true, taskText: true, pairLength: 64, longEvery: 8, shape: {} },
 };
 
 /**
@@ -329,6 +347,122 @@ export function maskedLmLoss(model: Bert, b: Batch, o: { train: boolean; seed: n
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Next-sentence prediction
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A document cut into consecutive pieces of ≤ `size` tokens (the last may be shorter). */
+export interface Pieces { doc: number[]; pieces: number[][] }
+
+export function piecesOf(docs: readonly (readonly number[])[], size: number): number[][][] {
+  return docs.map((d) => {
+    const out: number[][] = [];
+    for (let i = 0; i < d.length; i += size) out.push(d.slice(i, i + size));
+    return out;
+  });
+}
+
+/** An NSP batch: ids with [CLS] A [SEP] B [SEP], token types 0 for [CLS] A [SEP] and 1 for B [SEP], labels 0 = IsNext, 1 = NotNext (HF's). */
+export interface PairBatch extends Batch { tokenTypes: Int32Array; nspLabels: Int32Array }
+
+/**
+ * Pairs for one step, as BERT made them: each anchor (document, piece) is A; with probability ½ B is the next
+ * piece of the same document (IsNext), else a random piece of a random other document (NotNext). Anchors are the
+ * pieces that have a successor, in a seeded order per epoch; B's draw is seeded by (seed, step, row).
+ */
+export function nspBatcher(docs: readonly (readonly number[])[], pairLength: number, batchSize: number, seed: number): (step: number) => PairBatch {
+  const half = Math.floor((pairLength - 3) / 2);
+  const pieces = piecesOf(docs, half);
+  const anchors: [number, number][] = [];
+  pieces.forEach((ps, d) => { for (let k = 0; k + 1 < ps.length; k++) anchors.push([d, k]); });
+  const order = epochBatcher(anchors, batchSize, seed);
+  return (step) => {
+    const rows = order(step);
+    const seqs: number[][] = [];
+    const types: number[][] = [];
+    const labels: number[] = [];
+    rows.forEach(([d, k], r) => {
+      const u = (salt: number) => hash32(seed ^ hash32(step * 4099 + r * 131 + salt)) / 2 ** 32;
+      let b = pieces[d]![k + 1]!;
+      let label = 0;
+      if (u(1) >= 0.5) {
+        let other = Math.floor(u(2) * (pieces.length - 1));
+        if (other >= d) other++;
+        const ps = pieces[other]!;
+        b = ps[Math.floor(u(3) * ps.length)]!;
+        label = 1;
+      }
+      const a = pieces[d]![k]!;
+      seqs.push([BERT_IDS.cls, ...a, BERT_IDS.sep, ...b, BERT_IDS.sep]);
+      types.push([...new Array<number>(a.length + 2).fill(0), ...new Array<number>(b.length + 1).fill(1)]);
+      labels.push(label);
+    });
+    const p = padSequences(seqs, { padId: BERT_IDS.pad });
+    const T = p.shape[1];
+    const tokenTypes = new Int32Array(p.ids.length);
+    types.forEach((t, r) => tokenTypes.set(t, r * T));
+    return { ids: p.ids, attentionMask: p.attentionMask, labels: new Int32Array(p.ids.length).fill(IGNORE_INDEX), shape: p.shape,
+      labelShape: p.shape, tokenTypes, nspLabels: Int32Array.from(labels) };
+  };
+}
+
+/** The NSP head's parameters (BertForPreTraining's pooler and `cls.seq_relationship`), initialized as HF does. */
+export function addNspHead(model: Bert, seed: number): void {
+  const D = model.config.hiddenSize;
+  const std = model.config.initializerRange;
+  const extra = buildParams([...spec.linear('bert.pooler.dense', [D, D], D, std), ...spec.linear('cls.seq_relationship', [2, D], 2, std)],
+    hash32(seed ^ 0x9001), { backend: model.backend, dtype: model.dtype });
+  for (const [name, t] of extra) model.params.set(name, t);
+}
+
+/**
+ * BertForPreTraining's loss: the masked-LM loss at the masked positions (as `maskedLmLoss`) plus the next-sentence
+ * cross-entropy of `cls.seq_relationship(pooler(h[CLS]))`. One encoder pass for both.
+ */
+export function pretrainingLoss(model: Bert, b: Batch & { tokenTypes?: Int32Array; nspLabels?: Int32Array }, o: { train: boolean; seed: number }): Tensor {
+  const c = model.config;
+  const p = (name: string) => model.params.tensor(name);
+  const t = batchTensors(b, model.backend, model.dtype);
+  const [B, T] = b.shape;
+  const tokenTypeIds = b.tokenTypes ? tensor(b.tokenTypes, [B, T], { backend: model.backend, dtype: 'i32' }) : undefined;
+  const { hidden, pooled } = new Bert(c, 'base', model.params).forward({ ids: t.ids, attentionMask: t.attentionMask, tokenTypeIds, train: o.train, seed: o.seed });
+  const D = c.hiddenSize;
+  const rows: number[] = [];
+  const labels: number[] = [];
+  b.labels.forEach((l, i) => { if (l !== IGNORE_INDEX) { rows.push(i); labels.push(l); } });
+  if (rows.length === 0) { rows.push(0); labels.push(IGNORE_INDEX); }
+  const picked = embedding(reshape(hidden, [B * T, D]), tensor(Int32Array.from(rows), [rows.length], { backend: model.backend, dtype: 'i32' }));
+  const dense = activate(linear(picked, p('cls.predictions.transform.dense.weight'), p('cls.predictions.transform.dense.bias')), c.activation);
+  const normed = layernorm(dense, p('cls.predictions.transform.LayerNorm.weight'), p('cls.predictions.transform.LayerNorm.bias'), c.layerNormEps);
+  const decoder = c.tieWordEmbeddings ? p('bert.embeddings.word_embeddings.weight') : p('cls.predictions.decoder.weight');
+  const mlm = crossEntropy(add(matmul(normed, decoder, { transB: true }), p('cls.predictions.bias')),
+    tensor(Int32Array.from(labels), [labels.length], { backend: model.backend, dtype: 'i32' }));
+  if (!b.nspLabels) return mlm;
+  const nsp = crossEntropy(linear(pooled!, p('cls.seq_relationship.weight'), p('cls.seq_relationship.bias')),
+    tensor(b.nspLabels, [B], { backend: model.backend, dtype: 'i32' }));
+  return add(mlm, nsp);
+}
+
+/** Held-out NSP accuracy (no dropout) over fixed pair batches. */
+export async function evalNsp(model: Bert, batches: readonly PairBatch[]): Promise<{ accuracy: number; pairs: number }> {
+  let ok = 0;
+  let n = 0;
+  const p = (name: string) => model.params.tensor(name);
+  for (const b of batches) {
+    const logits = noGrad(() => tidy(() => {
+      const t = batchTensors(b, model.backend, model.dtype);
+      const [B, T] = b.shape;
+      const { pooled } = new Bert(model.config, 'base', model.params).forward({ ids: t.ids, attentionMask: t.attentionMask,
+        tokenTypeIds: tensor(b.tokenTypes, [B, T], { backend: model.backend, dtype: 'i32' }) });
+      return linear(pooled!, p('cls.seq_relationship.weight'), p('cls.seq_relationship.bias'));
+    }));
+    const v = await logits.data();
+    logits.dispose();
+    b.nspLabels.forEach((l, r) => { if ((v[2 * r + 1]! > v[2 * r]! ? 1 : 0) === l) ok++; n++; });
+  }
+  return { accuracy: ok / n, pairs: n };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Training
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -341,6 +475,8 @@ export interface RunOptions {
   logEvery?: number;
   /** Skip held-out evaluation (benchmarks). */
   evaluate?: boolean;
+  /** BERT: start from this model folder's weights (continued pretraining) instead of the random initialization. */
+  initFrom?: string;
 }
 
 export interface ModelReport {
@@ -373,6 +509,12 @@ export interface ModelReport {
   finalTrainLossMean20: number;
   evalSeconds?: number;
   heldout?: Record<string, number>;
+  /** BERT with NSP: held-out next-sentence accuracy */
+  nspHeldout?: { accuracy: number; pairs: number };
+  /** BERT: the folder the run continued from, and its model.safetensors' sha256 */
+  initFrom?: { dir: string; sha256: string };
+  /** BERT: the objective and data options of the run */
+  objective?: { nsp: boolean; taskText: boolean; pairLength: number; longEvery: number; layers: number; hidden: number; heads: number; intermediate: number };
 }
 
 const LOG_EVERY = 20;
@@ -451,30 +593,49 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
   const h = { ...DEFAULT_HYPER.bert, ...o.hyper };
   const bpe = loadBpe('bert');
   const encode: Encode = (t) => bpe.encode(t);
-  const seqs = bertSequences(encodeDocs(loadCorpus(), encode));
-  const config = bertTinyConfig(h.initStd);
-  const model = Bert.init(config, { head: 'masked-lm', seed: o.seed, backend: o.backend, dtype: 'f32' });
-  if (h.logPrior) model.params.assign('cls.predictions.bias', logUnigram(tokenCounts(seqs)));
+  const docs = encodeDocs(loadCorpus(), encode);
+  // the spam task's training mails as unlabelled text (validation/test mails never: the splits are by thread)
+  if (h.taskText) for (const e of loadSpam('train')) docs.push(encode(spamText(e)));
+  const seqs = bertSequences(docs);
+  const config = bertTinyConfig(h.initStd, h.shape, h.nsp);
+  // --init-from DIR: continue from an earlier bert-tiny (its masked-LM weights; the NSP head starts fresh)
+  const from = o.initFrom ? await loadSafetensors(join(o.initFrom, 'model.safetensors')) : null;
+  const model = from ? Bert.load(config, from.tensors, { head: 'masked-lm', seed: o.seed, backend: o.backend, dtype: 'f32' })
+    : Bert.init(config, { head: 'masked-lm', seed: o.seed, backend: o.backend, dtype: 'f32' });
+  if (h.nsp) addNspHead(model, o.seed);
+  if (h.logPrior && !from) model.params.assign('cls.predictions.bias', logUnigram(tokenCounts(seqs)));
   const batchOf = epochBatcher(seqs, h.batchSize, o.seed);
+  const pairsOf = h.nsp ? nspBatcher(docs, h.pairLength, h.batchSize, hash32(o.seed ^ 0x7a11)) : null;
+  // step → which stream: with NSP every `longEvery`-th step is a batch of 128-token single pieces (MLM only)
+  const isLong = (step: number) => !pairsOf || (h.longEvery > 0 && step % h.longEvery === h.longEvery - 1);
+  const longSteps = (n: number) => { let k = 0; for (let s = 0; s < n; s++) if (isLong(s)) k++; return k; };
   const warmup = Math.round(h.warmupFraction * o.steps);
   const corpusTokens = seqs.reduce((a, s) => a + s.length, 0);
-  o.log?.(`[bert-tiny] ${model.params.count()} parameters, ${seqs.length} sequences of ≤ ${BLOCK} (${corpusTokens} tokens), ` +
-    `batch ${h.batchSize}, ${o.steps} steps (${((o.steps * h.batchSize) / seqs.length).toFixed(2)} epochs), lr ${h.lr}, warm-up ${warmup}, ${o.backend.describe()}`);
+  o.log?.(`[bert-tiny] ${model.params.count()} parameters (${config.numHiddenLayers} × ${config.hiddenSize}), ${seqs.length} sequences of ≤ ${BLOCK} (${corpusTokens} tokens${h.taskText ? ', with the spam training mails' : ''}), ` +
+    `batch ${h.batchSize}, ${o.steps} steps (${h.nsp ? `NSP pairs of ${h.pairLength}, every ${h.longEvery}th step 128-token pieces; ` : ''}` +
+    `${((longSteps(o.steps) * h.batchSize) / seqs.length).toFixed(2)} epochs of pieces), lr ${h.lr}, warm-up ${warmup}, ${o.backend.describe()}`);
   const losses: number[] = [];
   let tokensSeen = 0;
   const result = await trainLoop({
     trainable: model.params.trainable(), config: trainConfig(h, o.steps, warmup),
     batch: (step) => {
-      const b = mlmMask(bertBatch(batchOf(step)), hash32(o.seed ^ hash32(0x3a5c + step)));
+      const raw: Batch & { tokenTypes?: Int32Array; nspLabels?: Int32Array } = !pairsOf ? bertBatch(batchOf(step)) : isLong(step)
+        ? bertBatch(batchOf(Math.floor(step / h.longEvery)))
+        : pairsOf!(step - Math.floor(step / Math.max(1, h.longEvery)));
+      const b = { ...raw, ...mlmMask(raw, hash32(o.seed ^ hash32(0x3a5c + step))) };
       tokensSeen += b.attentionMask.reduce((a, m) => a + m, 0);
       return b;
     },
-    loss: (b, step) => maskedLmLoss(model, b, { train: h.dropout, seed: hash32(o.seed ^ hash32(0xbe57 + step)) }),
-    onStep: stepLogger('bert-tiny', h.batchSize * BLOCK, o, losses),
+    loss: (b, step) => h.nsp ? pretrainingLoss(model, b, { train: h.dropout, seed: hash32(o.seed ^ hash32(0xbe57 + step)) })
+      : maskedLmLoss(model, b, { train: h.dropout, seed: hash32(o.seed ^ hash32(0xbe57 + step)) }),
+    onStep: stepLogger('bert-tiny', h.batchSize * (h.nsp ? h.pairLength : BLOCK), o, losses),
   });
   const report: ModelReport = {
     model: 'bert-tiny', backend: o.backend.name, device: o.backend.describe(), seed: o.seed, steps: o.steps,
     batchSize: h.batchSize, sequenceLength: BLOCK, lr: h.lr, warmupSteps: warmup, weightDecay: h.weightDecay, dropout: h.dropout, beta2: h.beta2, initStd: h.initStd, logPrior: h.logPrior,
+    ...(o.initFrom ? { initFrom: { dir: o.initFrom, sha256: sha256(readFileSync(join(o.initFrom, 'model.safetensors'))) } } : {}),
+    objective: { nsp: h.nsp, taskText: h.taskText, pairLength: h.pairLength, longEvery: h.longEvery, layers: config.numHiddenLayers,
+      hidden: config.hiddenSize, heads: config.numAttentionHeads, intermediate: config.intermediateSize },
     parameters: model.params.count(), trainTokensInCorpus: corpusTokens, tokensSeen,
     epochs: (o.steps * h.batchSize) / seqs.length, trainSeconds: result.seconds, secondsPerStep: result.seconds / o.steps,
     tokensPerSecond: tokensSeen / result.seconds, firstLoss: result.losses[0]!,
@@ -485,6 +646,13 @@ export async function pretrainBert(o: RunOptions): Promise<{ model: Bert; report
     const heldout = mlmEvalBatches(bertSequences(encodeDocs(loadHeldoutCorpus(), encode)), o.seed);
     const majority = majorityToken(tokenCounts(seqs));
     const trained = await evalBert(model, heldout, majority);
+    if (h.nsp) {
+      const heldoutDocs = encodeDocs(loadHeldoutCorpus(), encode);
+      const pairs = nspBatcher(heldoutDocs, h.pairLength, 16, 0x5eed);
+      const nsp = await evalNsp(model, Array.from({ length: 24 }, (_, i) => pairs(i)));
+      report.nspHeldout = nsp;
+      o.log?.(`[bert-tiny] held-out next-sentence accuracy ${(100 * nsp.accuracy).toFixed(1)} % on ${nsp.pairs} pairs (chance 50 %)`);
+    }
     const random = Bert.init(config, { head: 'masked-lm', seed: o.seed, backend: o.backend, dtype: 'f32' });
     const untrained = await evalBert(random, heldout, majority);
     random.dispose();
@@ -541,6 +709,8 @@ export interface CliOptions {
   hyper: Partial<Hyper>;
   /** Write bert-tiny's training and held-out sequences (token ids) as JSON to this file and stop. */
   writeSequences: string | null;
+  /** BERT: continue from this model folder. */
+  initFrom?: string;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -579,6 +749,17 @@ export function parseArgs(argv: readonly string[]): CliOptions {
     else if (a === '--log-prior') o.hyper.logPrior = true;
     else if (a === '--no-log-prior') o.hyper.logPrior = false;
     else if (a === '--batch') o.hyper.batchSize = Math.max(1, int(value()));
+    else if (a === '--init-from') o.initFrom = value();
+    else if (a === '--nsp') o.hyper.nsp = true;
+    else if (a === '--no-nsp') o.hyper.nsp = false;
+    else if (a === '--task-text') o.hyper.taskText = true;
+    else if (a === '--no-task-text') o.hyper.taskText = false;
+    else if (a === '--pair-length') o.hyper.pairLength = Math.min(BLOCK, Math.max(8, int(value())));
+    else if (a === '--long-every') o.hyper.longEvery = int(value());
+    else if (a === '--hidden' || a === '--layers' || a === '--heads' || a === '--intermediate') {
+      const key = ({ '--hidden': 'hidden_size', '--layers': 'num_hidden_layers', '--heads': 'num_attention_heads', '--intermediate': 'intermediate_size' } as const)[a];
+      o.hyper.shape = { ...o.hyper.shape, [key]: Math.max(1, int(value())) };
+    }
     else if (a === '--lr') {
       const v = value();
       const lr = Number(v);
@@ -590,7 +771,7 @@ export function parseArgs(argv: readonly string[]): CliOptions {
   return o;
 }
 
-export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--[no-]log-prior] [--sequential] [--bench N] [--no-eval] [--write-sequences FILE]
+export const USAGE = `npm run pretrain -- [--model gpt2|bert|both] [--steps N] [--backend cpu|webgpu] [--seed S] [--out DIR] [--batch B] [--lr X] [--[no-]dropout] [--beta2 B] [--init-std S] [--[no-]log-prior] [--[no-]nsp] [--[no-]task-text] [--pair-length N] [--long-every K] [--hidden D --layers L --heads H --intermediate I] [--init-from DIR] [--sequential] [--bench N] [--no-eval] [--write-sequences FILE]
   Trains the embedded tiny models and writes DIR/gpt2-tiny, DIR/bert-tiny, DIR/pretrain-report.json
   (default DIR assets/models; default steps gpt2 ${DEFAULT_STEPS.gpt2}, bert ${DEFAULT_STEPS.bert}).
   --model both (the default) trains the two models side by side in two processes (one core each); add
@@ -614,7 +795,7 @@ export async function main(argv: readonly string[], log: (s: string) => void = (
     if (o.bench !== null) {
       for (const m of which) {
         const run = m === 'gpt2' ? pretrainGpt2 : pretrainBert;
-        const { model, report } = await run({ steps: o.bench + 1, backend, seed: o.seed, hyper: o.hyper, log, logEvery: 1, evaluate: false });
+        const { model, report } = await run({ steps: o.bench + 1, backend, seed: o.seed, hyper: o.hyper, log, logEvery: 1, evaluate: false, initFrom: o.initFrom });
         log(`[bench] ${m} on ${backend.describe()}: first loss ${report.firstLoss.toFixed(6)}, ${report.trainSeconds.toFixed(1)} s for ${o.bench + 1} steps`);
         model.dispose();
       }
@@ -634,7 +815,7 @@ export async function main(argv: readonly string[], log: (s: string) => void = (
       const steps = o.steps ?? DEFAULT_STEPS[m];
       const { model, report } = m === 'gpt2'
         ? await pretrainGpt2({ steps, backend, seed: o.seed, hyper: o.hyper, log, evaluate: o.evaluate })
-        : await pretrainBert({ steps, backend, seed: o.seed, hyper: o.hyper, log, evaluate: o.evaluate });
+        : await pretrainBert({ steps, backend, seed: o.seed, hyper: o.hyper, log, evaluate: o.evaluate, initFrom: o.initFrom });
       const name = m === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny';
       const file = await writeModelDir(join(o.out, name), model, m);
       model.dispose();

@@ -3,25 +3,36 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BIAS_TYPES, type BiasType } from '../peft/bitfit.js';
 import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
-import { releaseBackend, selectBackend, type BackendName } from '../kernels/select.js';
-import { runCompare } from '../train/compare.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
+import { ABLATIONS, runCompare, type CompareOptions } from '../train/compare.js';
+import { modelDir } from '../train/model-dir.js';
+import { topRows } from '../train/stats.js';
 import { renderReport } from '../report/report.js';
-import type { CompareResult } from '../report/results.js';
+import type { AblationKind, CompareResult, CompareSettings } from '../report/results.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
 import { formatTable, Progress } from './table.js';
 
 export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
-                 [--steps N] [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp]
-                 [--seed S] [--lr X | --lr method=X,…] [--quick] [--ablation prompt-length|reparam] [--out DIR] [--json]
+                 [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
+                 [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
+                 [--quick] [--ablation ${ABLATIONS.join('|')}] [--rerun results.json] [--out DIR] [--json]
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
-  prints method | trainable | % | validation | test | time | memory, and writes report.html (and results.json).
-  --lr: one learning rate for every method, or per method (e.g. prompt=0.3,bitfit=0.03); the defaults are per method.`;
+  prints method | trainable | % | validation | test (mean ± standard error over the seeds) | steps kept | time | memory,
+  and writes report.html and results.json (every setting; --rerun repeats the run from it).
+  Protocol: each method trains up to --steps steps with its own learning rate (its default, --lr, or --grid: the best of
+  its default × 1/10, 1/3, 1, 3 on the first seed's validation score); validation is scored every --eval-every steps and
+  the best checkpoint is kept (training stops after --patience scores without a gain); test is scored once per seed at
+  that checkpoint and never used to choose. "best" marks a row only when it beats every other by > 2 standard errors.
+  --backend auto (default): WebGPU on a hardware GPU, else the CPU backend (it says which and why).
+  --quick: one seed, 20 steps, 64 examples per split — a smoke run, labelled as such.`;
 
 /**
- * Defaults sized so the whole default run stays under 10 minutes on a 2-core machine without a GPU. The methods'
- * own defaults (virtual tokens, encoder sizes) are their specs' (src/peft/registry.ts), the same for every command.
+ * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
+ * tokens, encoder sizes, learning rates) are their specs' (src/peft/registry.ts), the same for every command.
  */
-export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, seed: 42 };
+export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 25, patience: 2 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -49,15 +60,74 @@ export function parseLr(text: string | undefined, methods: readonly string[]): P
   return out;
 }
 
+/** `--seeds 3` (42, 43, 44) or `--seeds 1,5,9`. */
+export function parseSeeds(text: string | undefined, dflt: number[]): number[] {
+  if (text === undefined) return dflt;
+  const parts = text.split(',').map((t) => t.trim());
+  const ints = parts.map(Number);
+  if (ints.some((n) => !Number.isSafeInteger(n) || n < 0)) throw new Error(`--seeds: expected a count or a list of non-negative integers, got '${text}'`);
+  if (parts.length === 1) {
+    if (ints[0]! < 1) throw new Error(`--seeds: expected at least 1 seed, got '${text}'`);
+    return Array.from({ length: ints[0]! }, (_, i) => dflt[0]! + i);
+  }
+  if (new Set(ints).size !== ints.length) throw new Error(`--seeds: a seed is listed twice in '${text}'`);
+  return ints;
+}
+
+const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** The flags a results.json's settings stand for (so --rerun can be checked against explicit flags). */
+const RERUN_EXCLUSIVE = ['task', 'methods', 'model', 'steps', 'eval-every', 'patience', 'seeds', 'seed', 'lr', 'grid', 'batch-size', 'max-length',
+  'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit'];
+
+/** Reads the settings of an earlier run; a clear one-line error names the file and the field. */
+export function readRerun(path: string): CompareSettings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`--rerun ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(e as Error).message})`}`);
+  }
+  const s = (raw as { settings?: unknown }).settings;
+  if (!s || typeof s !== 'object') throw new Error(`--rerun ${path}: no "settings" object (written by an older webpeft compare?)`);
+  const o = s as Record<string, unknown>;
+  const need = (k: string, ok: (v: unknown) => boolean, what: string) => {
+    if (!ok(o[k])) throw new Error(`--rerun ${path}: settings.${k} must be ${what}, got ${JSON.stringify(o[k])}`);
+  };
+  const int = (min: number) => (v: unknown) => Number.isSafeInteger(v) && (v as number) >= min;
+  const optInt = (min: number) => (v: unknown) => v === undefined || int(min)(v);
+  need('task', (v) => TASK_NAMES.includes(v as TaskName), `one of ${TASK_NAMES.join(', ')}`);
+  need('model', (v) => typeof v === 'string' && v.length > 0, 'a model name or folder');
+  need('methods', (v) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'), 'a list of method names');
+  for (const m of o.methods as string[]) parseMethodList(m);
+  need('steps', int(1), 'an integer ≥ 1');
+  need('evalEvery', int(1), 'an integer ≥ 1');
+  need('patience', int(1), 'an integer ≥ 1');
+  need('seeds', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isSafeInteger(x) && x >= 0), 'a list of seeds');
+  need('batchSize', int(1), 'an integer ≥ 1');
+  need('maxLength', int(8), 'an integer ≥ 8');
+  need('virtualTokens', optInt(0), 'an integer ≥ 0 or absent');
+  need('hidden', optInt(0), 'an integer ≥ 0 or absent');
+  need('evalLimit', optInt(1), 'an integer ≥ 1 or absent');
+  need('encoder', (v) => v === undefined || v === 'lstm' || v === 'mlp', 'lstm, mlp or absent');
+  need('biasTypes', (v) => v === undefined || (Array.isArray(v) && v.every((t) => BIAS_TYPES.includes(t as BiasType))), `a list of ${BIAS_TYPES.join(', ')} or absent`);
+  need('lr', (v) => !!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'number' && x > 0 && x < 10), 'an object of method → learning rate');
+  need('ablations', (v) => Array.isArray(v) && v.every((a) => ABLATIONS.includes(a as AblationKind)), `a list of ${ABLATIONS.join(', ')}`);
+  need('grid', (v) => typeof v === 'boolean', 'true or false');
+  need('quick', (v) => typeof v === 'boolean', 'true or false');
+  return s as CompareSettings;
+}
+
 export async function compareCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      task: { type: 'string', default: 'spam' }, methods: { type: 'string' }, model: { type: 'string' },
-      backend: { type: 'string', default: 'auto' }, steps: { type: 'string' }, 'batch-size': { type: 'string' },
+      task: { type: 'string' }, methods: { type: 'string' }, model: { type: 'string' },
+      backend: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' },
       'max-length': { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
-      encoder: { type: 'string', default: 'lstm' }, 'bias-types': { type: 'string' }, seed: { type: 'string' },
-      quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true, default: [] }, out: { type: 'string', default: '.' },
+      encoder: { type: 'string' }, 'bias-types': { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
+      'eval-every': { type: 'string' }, patience: { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
+      quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true }, out: { type: 'string', default: '.' },
       json: { type: 'boolean' }, lr: { type: 'string' }, 'eval-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,52 +138,90 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${s}'`);
     return n;
   };
-  const task = v.task as TaskName;
-  if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
-  const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? METHOD_NAMES;
-  for (const m of methods) parseMethodList(m); // names each one, or 'bitfit+prompt'
-
-  const ablations = v.ablation as ('prompt-length' | 'reparam')[];
-  for (const a of ablations) if (a !== 'prompt-length' && a !== 'reparam') throw new Error(`unknown --ablation '${a}' (prompt-length or reparam)`);
-  if (v.encoder !== 'lstm' && v.encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
-  const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
-  for (const t of biasTypes ?? []) if (!BIAS_TYPES.includes(t)) throw new Error(`unknown bias type '${t}'`);
-  const lr = parseLr(v.lr, methods);
-  const quick = v.quick ?? false;
-  const d = COMPARE_DEFAULTS;
-  const steps = num(v.steps, '--steps', quick ? 20 : d.steps);
-  const backendName = v.backend as BackendName | 'auto';
+  let plan: Omit<CompareOptions, 'backend' | 'onStep' | 'onRunDone'> & { quick: boolean };
+  let recordedBackend: string | undefined;
+  if (v.rerun !== undefined) {
+    const clash = RERUN_EXCLUSIVE.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
+    if (clash.length) throw new Error(`--rerun repeats the settings of ${v.rerun}; drop ${clash.map((k) => `--${k}`).join(', ')} (or run without --rerun)`);
+    const s = readRerun(v.rerun);
+    recordedBackend = s.backend;
+    plan = { task: s.task as TaskName, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
+      seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
+      biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick };
+  } else {
+    const task = (v.task ?? 'spam') as TaskName;
+    if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
+    const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? METHOD_NAMES;
+    for (const m of methods) parseMethodList(m); // names each one, or 'bitfit+prompt'
+    const ablations = (v.ablation ?? []) as AblationKind[];
+    for (const a of ablations) if (!ABLATIONS.includes(a)) throw new Error(`unknown --ablation '${a}' (${ABLATIONS.join(', ')})`);
+    const encoder = v.encoder ?? 'lstm';
+    if (encoder !== 'lstm' && encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
+    const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
+    for (const t of biasTypes ?? []) if (!BIAS_TYPES.includes(t)) throw new Error(`unknown bias type '${t}'`);
+    if (v.seed !== undefined && v.seeds !== undefined) throw new Error('--seed and --seeds: give one (--seed S is --seeds S)');
+    const quick = v.quick ?? false;
+    const d = COMPARE_DEFAULTS;
+    const seeds = v.seed !== undefined ? [num(v.seed, '--seed', d.seed, 0)] : parseSeeds(v.seeds, quick ? [d.seed] : d.seeds);
+    const steps = num(v.steps, '--steps', quick ? 20 : d.steps);
+    plan = {
+      task, model: v.model, methods, steps, evalEvery: num(v['eval-every'], '--eval-every', quick ? 10 : d.evalEvery),
+      patience: num(v.patience, '--patience', d.patience), seeds, grid: v.grid ?? false, quick,
+      batchSize: num(v['batch-size'], '--batch-size', d.batchSize), maxLength: num(v['max-length'], '--max-length', d.maxLength, 8),
+      virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0, 0),
+      hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0, 0),
+      encoder, biasTypes, lr: parseLr(v.lr, methods), ablations,
+      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
+    };
+  }
+  // --rerun runs on the recorded backend unless --backend says otherwise (results match across backends within f32 rounding)
+  const backendName = (v.backend ?? (recordedBackend === 'cpu' || recordedBackend === 'webgpu' ? recordedBackend : 'auto')) as BackendName | 'auto';
   if (!['auto', 'cpu', 'webgpu'].includes(backendName)) throw new Error(`--backend must be auto, cpu or webgpu, got '${v.backend}'`);
-  const backend = await selectBackend(backendName === 'auto' ? 'cpu' : backendName);
-  const info = TASK_INFO[task];
-  console.log(`webpeft compare — ${info.description}\nbackend ${backend.name}: ${backend.describe()}; ${steps} steps per method, seed ${num(v.seed, '--seed', d.seed, 0)}`);
+  const { backend, reason } = backendName === 'auto' ? await selectFastest() : { backend: await selectBackend(backendName), reason: `--backend ${backendName}` };
+  const info = TASK_INFO[plan.task];
+  const modelName = plan.model ?? (info.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
+  console.log(`webpeft compare — ${info.description}${plan.quick ? '  [--quick: a smoke run, too short to read anything into]' : ''}
+`
+    + `backend ${backend.name}: ${backend.describe()} — ${reason}
+`
+    + `up to ${plan.steps} steps per run (validation every ${plan.evalEvery}, patience ${plan.patience}), seeds ${plan.seeds.join(', ')}${plan.grid ? ', learning rates chosen on validation (--grid)' : ''}`);
   let bar: Progress | null = null;
   let result: CompareResult;
   try {
     result = await runCompare({
-      task, model: v.model, methods, backend, steps,
-      batchSize: num(v['batch-size'], '--batch-size', d.batchSize), maxLength: num(v['max-length'], '--max-length', d.maxLength, 8),
-      virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0, 0),
-      hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0, 0),
-      encoder: v.encoder, biasTypes, lr, seed: num(v.seed, '--seed', d.seed, 0), ablations,
-      evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
+      ...plan, backend,
       onStep: (run, log, total) => {
         bar ??= new Progress(run.padEnd(16), total);
         bar.tick(log.step + 1, `loss ${log.loss.toFixed(3)}`);
       },
-      onRunDone: (r) => {
+      onRunDone: (label, r) => {
         bar?.done();
         bar = null;
-        console.error(`  ${r.label}: validation ${info.metric} ${r.validation.toFixed(3)} (${r.trainSeconds.toFixed(1)} s)`);
+        console.error(`  ${label} seed ${r.seed}: validation ${info.metric} ${r.validation.toFixed(3)} at step ${r.stepsKept} of ${r.stepsRun} (${r.trainSeconds.toFixed(1)} s)`);
       },
     });
   } finally {
     releaseBackend(backend);
   }
-  const rows = result.methods.map((r) => [r.label, r.trainable.toLocaleString('en-US'), r.percent === 0 ? '0' : r.percent < 0.01 ? r.percent.toExponential(1) : r.percent.toPrecision(3),
-    r.validation.toFixed(3), r.test.toFixed(3), r.trainSeconds.toFixed(1), r.peakMB.toFixed(0)]);
-  console.log(`\n${result.model} (${result.baseParams.toLocaleString('en-US')} parameters), task ${task}, metric ${info.metric}`);
-  console.log(formatTable(['method', 'trainable', '% of model', `val ${info.metric}`, `test ${info.metric}`, 'train s', 'peak MB'], rows));
+  result.quick = plan.quick;
+  result.backendReason = reason;
+  result.settings = {
+    task: plan.task, model: modelName, modelSha256: sha256File(join(modelDir(modelName), 'model.safetensors')), methods: plan.methods,
+    backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, seeds: plan.seeds,
+    batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
+    biasTypes: plan.biasTypes, lr: Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), grid: plan.grid ?? false,
+    evalLimit: plan.evalLimit, ablations: plan.ablations, quick: plan.quick,
+  };
+  const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
+  const top = topRows(result.methods.map((m) => ({ mean: m.validation, se: m.validationSe ?? NaN })));
+  const rows = result.methods.map((r, i) => [
+    `${r.label}${top.rows.includes(i) ? (top.clear ? ' (best)' : ' (tie)') : ''}`, r.trainable.toLocaleString('en-US'),
+    r.percent === 0 ? '0' : r.percent < 0.01 ? r.percent.toExponential(1) : r.percent.toPrecision(3),
+    String(r.lr ?? ''), pm(r.validation, r.validationSe), pm(r.test, r.testSe), (r.stepsKept ?? NaN).toFixed(0), r.trainSeconds.toFixed(1), r.peakMB.toFixed(0)]);
+  const sizes = result.evalSizes ? `; ${result.evalSizes.validation} validation / ${result.evalSizes.test} test examples` : '';
+  console.log(`\n${result.model} (${result.baseParams.toLocaleString('en-US')} parameters), task ${plan.task}, metric ${info.metric}, mean ± standard error over ${plan.seeds.length} seed(s)${sizes}`);
+  console.log(formatTable(['method', 'trainable', '% of model', 'lr', `val ${info.metric}`, `test ${info.metric}`, 'steps kept', 'train s', 'peak MB'], rows));
+  if (!top.clear && top.rows.length > 1) console.log(`(tie) marks the rows whose validation ${info.metric} is within 2 standard errors of the highest: no clear best.`);
   const out = resolve(v.out);
   await writeAtomic(join(out, 'results.json'), `${JSON.stringify(result, null, 1)}\n`);
   await writeAtomic(join(out, 'report.html'), renderReport(result));

@@ -64,13 +64,7 @@ export class Params extends Map<string, Tensor> {
    * Overwrites a tensor's values in place (same shape): the tensor object stays the same, so methods and
    * optimizers holding it see the new values.
    */
-  assign(name: string, values: ArrayLike<number>): void {
-    const t = this.tensor(name);
-    if (values.length !== t.size) throw new Error(`${name}: ${values.length} values for shape ${fmt(t.shape)}`);
-    const fresh = tensor(values, t.shape, { backend: t.backend, dtype: t.dtype });
-    t.backend.writeRegion(t.storage, t.shape, fresh.storage, t.shape, t.shape.map(() => 0), t.dtype);
-    fresh.dispose();
-  }
+  assign(name: string, values: ArrayLike<number>): void { assignValues(this.tensor(name), values, name); }
 
   dispose(): void {
     for (const t of this.values()) { t.grad?.dispose(); t.dispose(); }
@@ -83,6 +77,14 @@ function rngFor(seed: number, name: string): Rng {
   let h = 0x811c9dc5; // FNV-1a of the name
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return new Rng(hash32((seed >>> 0) ^ h));
+}
+
+/** Overwrites a tensor's values in place (same shape, same tensor object: holders see the new values). */
+export function assignValues(t: Tensor, values: ArrayLike<number>, name = t.name ?? t.describe()): void {
+  if (values.length !== t.size) throw new Error(`${name}: ${values.length} values for shape ${fmt(t.shape)}`);
+  const fresh = tensor(values, t.shape, { backend: t.backend, dtype: t.dtype });
+  t.backend.writeRegion(t.storage, t.shape, fresh.storage, t.shape, t.shape.map(() => 0), t.dtype);
+  fresh.dispose();
 }
 
 export function initValues(spec: ParamSpec, seed: number): Float64Array {

@@ -3,7 +3,9 @@
  * Language-models"): freeze everything but the bias terms — attention query/key/value and output biases, MLP
  * intermediate (d→4d) and output biases, LayerNorm biases — and the task head. Subsets by type: the seed
  * reports query and intermediate biases change most, and training only those two is nearly as good.
- * `biasDeltas` gives the per-layer × per-type ‖Δb‖ the paper plots.
+ * `biasDeltas` gives the per-layer × per-type change the paper plots: the mean absolute change per element,
+ * (1/dim b)·‖b_F − b_0‖₁ (the paper's measure; ‖Δb‖₂ is kept too, but it grows with √dim under Adam's near-uniform
+ * steps, so a 4×-wider intermediate bias shows 2× the norm for the same per-element change).
  */
 import { isTaskHead } from './baselines.js';
 import { Params } from '../models/params.js';
@@ -91,17 +93,20 @@ export function bitFit(base: BaseModel, c: BitFitConfig = {}): PeftMethod {
   };
 }
 
-/** ‖b_after − b_before‖₂ per (layer, bias type) — the seed's "which biases moved" analysis. */
-export function biasDeltas(before: ReadonlyMap<string, ArrayLike<number>>, after: ReadonlyMap<string, ArrayLike<number>>):
-  { layer: string; type: BiasType; norm: number }[] {
-  const rows: { layer: string; type: BiasType; norm: number }[] = [];
+/** One bias's change: mean |Δb| per element (the paper's measure), ‖Δb‖₂, and its element count. */
+export interface BiasDelta { layer: string; type: BiasType; meanAbs: number; norm: number; size: number }
+
+/** Per (layer, bias type): (1/dim)·‖b_after − b_before‖₁ and ‖b_after − b_before‖₂ — the seed's "which biases moved" analysis. */
+export function biasDeltas(before: ReadonlyMap<string, ArrayLike<number>>, after: ReadonlyMap<string, ArrayLike<number>>): BiasDelta[] {
+  const rows: BiasDelta[] = [];
   for (const [name, b0] of before) {
     const b1 = after.get(name);
     if (!b1) continue;
     for (const s of biasSlices(name, b0.length)) {
       let sq = 0;
-      for (let i = s.begin; i < s.begin + s.size; i++) sq += (b1[i] - b0[i]) ** 2;
-      rows.push({ layer: s.layer, type: s.type, norm: Math.sqrt(sq) });
+      let abs = 0;
+      for (let i = s.begin; i < s.begin + s.size; i++) { const d = b1[i] - b0[i]; sq += d * d; abs += Math.abs(d); }
+      rows.push({ layer: s.layer, type: s.type, meanAbs: abs / s.size, norm: Math.sqrt(sq), size: s.size });
     }
   }
   return rows;

@@ -28,10 +28,10 @@ export interface MethodSettings {
 /** A (group, count) row of `webpeft params`. */
 export interface GroupCount { group: string; params: number }
 
-/** A before/after analysis of the base parameters a method trains (BitFit: ‖Δb‖ per layer × bias type). */
+/** A before/after analysis of the base parameters a method trains (BitFit: mean |Δb| per element, per layer × bias type). */
 export interface MethodAnalysis {
   capture(params: Params): Promise<Map<string, Float64Array>>;
-  compare(before: ReadonlyMap<string, ArrayLike<number>>, after: ReadonlyMap<string, ArrayLike<number>>): { layer: string; type: string; norm: number }[];
+  compare(before: ReadonlyMap<string, ArrayLike<number>>, after: ReadonlyMap<string, ArrayLike<number>>): { layer: string; type: string; meanAbs: number; norm: number; size: number }[];
 }
 
 export interface MethodSpec<N extends string = string, C extends object = object> {

@@ -5,6 +5,7 @@
  */
 import { METHOD_SPECS } from '../peft/registry.js';
 import type { AblationResult, BiasDeltaRow, CompareResult, MethodResult } from './results.js';
+import { topRows } from '../train/stats.js';
 import { OKABE_ITO, barChart, esc, heatmap, lineChart, movingAverage, scatterLogX, sig, type LegendItem, type LineSeries } from './svg.js';
 
 /** Stable colours by method name (each method's spec), so two reports or a subset run colour a method alike. */
@@ -42,35 +43,54 @@ function when(date: string): string {
   return Number.isNaN(d.getTime()) ? date : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** Indices of the rows with the best (highest finite) validation metric; ties all count. */
-export function bestRows(methods: readonly MethodResult[]): Set<number> {
-  const vals = methods.map((m) => m.validation).filter(Number.isFinite);
-  if (!vals.length) return new Set();
-  const best = Math.max(...vals);
-  return new Set(methods.flatMap((m, i) => (m.validation === best ? [i] : [])));
+/**
+ * The rows at the top by validation metric: the highest mean and every row within 2 standard errors of it (seeds'
+ * SE; without one — a single seed — exact ties only). `clear`: one row beats all others by > 2 SE, the only case
+ * marked "best"; otherwise the rows are marked as a tie.
+ */
+export function bestRows(methods: readonly MethodResult[]): { rows: Set<number>; clear: boolean } {
+  const rows = methods.map((m) => ({ mean: m.validation, se: m.validationSe ?? NaN }));
+  if (!rows.some((r) => Number.isFinite(r.se))) {
+    // one seed: no error to judge a difference by, so only exact ties share the top and nothing is "best" by a margin
+    const vals = rows.map((r) => r.mean).filter(Number.isFinite);
+    if (!vals.length) return { rows: new Set(), clear: false };
+    const top = Math.max(...vals);
+    const at = methods.flatMap((m, i) => (m.validation === top ? [i] : []));
+    return { rows: new Set(at), clear: false };
+  }
+  const top = topRows(rows);
+  return { rows: new Set(top.rows), clear: top.clear };
 }
+
+const pm = (v: number, se: number | undefined, digits = 3) => (Number.isFinite(se) ? `${num(v, digits)} ± ${num(se!, digits)}` : num(v, digits));
 
 // ---------------------------------------------------------------- sections
 
 function header(r: CompareResult): string {
   const items: [string, string][] = [
     ['task', r.task], ['metric', r.metric], ['model', `${r.model} (${count(r.baseParams)} parameters)`],
-    ['backend', r.backend], ['device', r.device], ['steps', count(r.steps)], ['seed', String(r.seed)],
+    ['backend', r.backendReason ? `${r.backend} (${r.backendReason})` : r.backend], ['device', r.device],
+    ['steps', r.settings ? `≤ ${count(r.steps)} (validation every ${r.settings.evalEvery}, patience ${r.settings.patience})` : count(r.steps)],
+    [r.settings && r.settings.seeds.length > 1 ? 'seeds' : 'seed', r.settings ? r.settings.seeds.join(', ') : String(r.seed)],
+    ...(r.evalSizes ? [['examples scored', `${count(r.evalSizes.validation)} validation, ${count(r.evalSizes.test)} test`] as [string, string]] : []),
+    ...(r.settings ? [['batch × length', `${r.settings.batchSize} × ${r.settings.maxLength}`] as [string, string]] : []),
     ['date', when(r.date)], ['total time', duration(r.totalSeconds)],
   ];
-  return `<header><h1>webpeft compare — ${esc(r.task)}</h1><p class="desc">${esc(r.taskDescription)}</p>`
+  const quick = r.quick ? '<p class="quick"><strong>--quick: a smoke run</strong> (one seed, a few steps, 64 examples per split). It checks that everything runs; it is too short to read anything into.</p>' : '';
+  return `<header><h1>webpeft compare — ${esc(r.task)}</h1><p class="desc">${esc(r.taskDescription)}</p>${quick}`
     + `<dl class="meta">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl></header>`;
 }
 
 function resultsTable(r: CompareResult, styles: Style[]): string {
-  const best = bestRows(r.methods);
-  const head = ['method', 'trainable params', '% of model', `validation ${r.metric}`, `test ${r.metric}`, 'train time (s)', 'peak memory (MB)'];
+  const { rows: best, clear } = bestRows(r.methods);
+  const head = ['method', 'trainable params', '% of model', 'learning rate', `validation ${r.metric}`, `test ${r.metric}`, 'steps kept', 'train time (s)', 'peak memory (MB)'];
   const rows = r.methods.map((m, i) => {
     const cls = best.has(i) ? ' class="best"' : '';
     const swatch = `<span class="swatch" style="background:${esc(styles[i].color)}"></span>`;
-    const mark = best.has(i) ? ' <span class="badge">best</span>' : '';
+    const mark = best.has(i) ? ` <span class="badge">${clear ? 'best' : best.size > 1 ? 'tie' : 'top'}</span>` : '';
     return `<tr${cls}><th scope="row" title="${esc(m.method)}">${swatch}${esc(m.label)}${mark}</th><td>${count(m.trainable)}</td><td>${pct(m.percent)}</td>`
-      + `<td>${num(m.validation, 3)}</td><td>${num(m.test, 3)}</td><td>${num(m.trainSeconds, 1)}</td><td>${num(m.peakMB, 1)}</td></tr>`;
+      + `<td>${m.lr === undefined ? '–' : esc(String(m.lr))}</td><td>${esc(pm(m.validation, m.validationSe))}</td><td>${esc(pm(m.test, m.testSe))}</td>`
+      + `<td>${m.stepsKept === undefined ? '–' : num(m.stepsKept, 0)}</td><td>${num(m.trainSeconds, 1)}</td><td>${num(m.peakMB, 1)}</td></tr>`;
   });
   const table = `<table class="results"><thead><tr>${head.map((h, i) => `<th scope="col"${i ? ' class="n"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
   const keys = [...new Set(r.methods.flatMap((m) => Object.keys(m.extra ?? {})))];
@@ -80,7 +100,11 @@ function resultsTable(r: CompareResult, styles: Style[]): string {
       + '</tbody></table></div>'
     : '';
   const note = `<p class="note">Trainable parameters include the task head. “% of model” is relative to the ${count(r.baseParams)} parameters of the base model. `
-    + `The highlighted row has the best validation ${esc(r.metric)}; test scores are shown for every method but were not used to choose anything.</p>`;
+    + (r.settings && r.settings.seeds.length > 1 ? `Scores are the mean ± standard error over ${r.settings.seeds.length} seeds; each seed's checkpoint is the one with the best validation score (early stopping). ` : '')
+    + (clear ? `The highlighted row beats every other by more than 2 standard errors on validation ${esc(r.metric)}. `
+      : best.size > 1 ? `The highlighted rows (“tie”) are within 2 standard errors of the highest validation ${esc(r.metric)}: no clear best. `
+        : `The highlighted row (“top”) has the highest validation ${esc(r.metric)}; with one seed there is no error to say by how much it is clear. `)
+    + 'Test scores are shown for every method but were not used to choose anything.</p>';
   return `<section><h2>Results</h2><div class="scroll">${table}</div>${note}${extra}</section>`;
 }
 
@@ -117,17 +141,22 @@ function layerRank(l: string): [number, number, string] {
 }
 const cmpRank = (a: [number, number, string], b: [number, number, string]) => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
 
-/** The heatmap grid: (layer, type) rows with several biases (e.g. two LayerNorms per layer) combine as √Σ‖Δb‖². */
+/**
+ * The heatmap grid of mean |Δb| per element: (layer, type) cells with several biases (e.g. two LayerNorms per layer)
+ * combine as Σ‖Δb‖₁ / Σ dim — the mean over all their elements.
+ */
 export function biasGrid(rows: readonly BiasDeltaRow[]): { layers: string[]; types: string[]; values: (number | undefined)[][] } {
-  const sq = new Map<string, number>();
+  const abs = new Map<string, number>();
+  const size = new Map<string, number>();
   for (const d of rows) {
     const k = `${d.layer}\u0000${d.type}`;
-    sq.set(k, (sq.get(k) ?? 0) + d.norm * d.norm);
+    abs.set(k, (abs.get(k) ?? 0) + d.meanAbs * d.size);
+    size.set(k, (size.get(k) ?? 0) + d.size);
   }
   const layers = [...new Set(rows.map((d) => d.layer))].sort((a, b) => cmpRank(layerRank(a), layerRank(b)));
   const seen = new Set(rows.map((d) => d.type));
   const types = [...BIAS_TYPE_ORDER.filter((t) => seen.has(t)), ...[...seen].filter((t) => !BIAS_TYPE_ORDER.includes(t)).sort()];
-  const values = layers.map((l) => types.map((t) => { const v = sq.get(`${l}\u0000${t}`); return v === undefined ? undefined : Math.sqrt(v); }));
+  const values = layers.map((l) => types.map((t) => { const k = `${l}\u0000${t}`; const n = size.get(k); return n ? abs.get(k)! / n : undefined; }));
   return { layers, types, values };
 }
 
@@ -135,20 +164,23 @@ function bitfitSection(deltas: readonly BiasDeltaRow[]): string {
   const { layers, types, values } = biasGrid(deltas);
   if (!layers.length) return '';
   const svg = heatmap({
-    id: 'plot-bitfit', title: 'Which biases moved (BitFit, ‖Δb‖ per layer × type)', xTitle: 'bias type', yTitle: 'layer',
-    rowLabels: layers, colLabels: types, values, valueTitle: '‖Δb‖',
+    id: 'plot-bitfit', title: 'Which biases moved (BitFit, mean |Δb| per element, layer × type)', xTitle: 'bias type', yTitle: 'layer',
+    rowLabels: layers, colLabels: types, values, valueTitle: 'mean |Δb|',
   });
-  // Per type: √Σ over layers of ‖Δb‖² (the norm of all that type's biases together) and its share of the total change.
-  const totals = types.map((_, c) => Math.sqrt(values.reduce((s, row) => s + (row[c] ?? 0) ** 2, 0)));
-  const all = totals.reduce((s, v) => s + v * v, 0);
-  const perLayer = types.map((_, c) => { const vs = values.map((row) => row[c]).filter((v): v is number => v !== undefined); return vs.length ? vs.reduce((s, v) => s + v, 0) / vs.length : NaN; });
-  const table = '<table class="results compact"><thead><tr><th scope="col">bias type</th><th scope="col" class="n">‖Δb‖, all layers</th><th scope="col" class="n">share of Σ‖Δb‖²</th><th scope="col" class="n">mean ‖Δb‖ per layer</th></tr></thead><tbody>'
-    + types.map((t, c) => `<tr><th scope="row">${esc(t)}</th><td>${esc(sig(totals[c], 3))}</td><td>${all > 0 ? `${(100 * totals[c] ** 2 / all).toFixed(1)} %` : '–'}</td><td>${esc(sig(perLayer[c], 3))}</td></tr>`).join('')
+  // Per type over all layers: mean |Δb| per element, and the mean of the per-layer values
+  const byType = types.map((t) => {
+    const rs = deltas.filter((d) => d.type === t);
+    const n = rs.reduce((a, d) => a + d.size, 0);
+    return n ? rs.reduce((a, d) => a + d.meanAbs * d.size, 0) / n : NaN;
+  });
+  const top = Math.max(...byType.filter(Number.isFinite));
+  const table = '<table class="results compact"><thead><tr><th scope="col">bias type</th><th scope="col" class="n">mean |Δb| per element, all layers</th><th scope="col" class="n">÷ the largest type</th></tr></thead><tbody>'
+    + types.map((t, c) => `<tr><th scope="row">${esc(t)}</th><td>${esc(sig(byType[c], 3))}</td><td>${top > 0 ? (byType[c] / top).toFixed(2) : '–'}</td></tr>`).join('')
     + '</tbody></table>';
-  const cap = 'Euclidean norm of the change of each bias vector between the pretrained model and the end of BitFit training; darker = moved more. '
+  const cap = 'Mean absolute change per element, (1/dim b)·‖b_F − b_0‖₁, of each bias between the pretrained model and the end of BitFit training '
+    + '(the BitFit paper\u2019s measure; it does not grow with the vector\u2019s width as ‖Δb‖₂ does); darker = moved more. '
     + 'Rows: emb = embedding LayerNorm, 0, 1, … = transformer blocks, final = the final LayerNorm, pooler = BERT’s pooler. '
-    + 'Where a layer has several biases of one type (e.g. two LayerNorms) they count together (√ of the summed squares). Hatched cells: no such bias. '
-    + 'Longer vectors (the intermediate bias is 4× wider) can have larger norms for the same per-element change.';
+    + 'Where a layer has several biases of one type (e.g. two LayerNorms) the mean is over all their elements. Hatched cells: no such bias.';
   return `<section><h2>BitFit: which biases moved</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure><h3>Per bias type</h3>${table}</section>`;
 }
 
@@ -170,8 +202,13 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
     svg = barChart({ id, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend, bars: a.rows.map((row) => ({ label: row.label, color: colors.get(row.method) ?? '#777777', value: row.validation })) });
     cap = `Validation ${metric} of each variant; bars share a colour when they are the same method.`;
   }
-  const heading = a.kind === 'prompt-length' ? 'Ablation: prompt length' : 'Ablation: reparameterisation';
-  return `<section><h2>${heading}</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure></section>`;
+  const heading = a.kind === 'prompt-length' ? 'Ablation: prompt length' : a.kind === 'reparam' ? 'Ablation: reparameterisation' : 'Ablation: BitFit bias subset';
+  const table = '<table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
+    + `<th scope="col" class="n">validation ${esc(metric)}</th><th scope="col" class="n">test ${esc(metric)}</th></tr></thead><tbody>`
+    + a.rows.map((row) => `<tr><th scope="row">${esc(row.label)}</th><td>${row.trainable === undefined ? '–' : count(row.trainable)}</td>`
+      + `<td>${esc(pm(row.validation, row.validationSe))}</td><td>${row.test === undefined ? '–' : esc(pm(row.test, row.testSe))}</td></tr>`).join('')
+    + '</tbody></table>';
+  return `<section><h2>${heading}</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure>${table}</section>`;
 }
 
 function reading(r: CompareResult): string {
@@ -192,8 +229,11 @@ function reading(r: CompareResult): string {
     ps.push(a.kind === 'prompt-length'
       ? '<strong>Prompt-length ablation.</strong> Input-only soft prompts (prompt tuning) against deep prompts at every layer (P-Tuning v2) as the number of virtual tokens grows; '
         + 'at small model scale deep prompts are expected to do markedly better.'
-      : '<strong>Reparameterisation ablation.</strong> The same prompt/prefix trained through an encoder (MLP for prefix tuning, LSTM or MLP for P-Tuning) or trained directly. '
-        + 'The encoders are for optimisation stability; only the prompts they produce are kept after training.');
+      : a.kind === 'reparam'
+        ? '<strong>Reparameterisation ablation.</strong> The same prompt/prefix trained through an encoder (MLP for prefix tuning, LSTM or MLP for P-Tuning) or trained directly. '
+          + 'The encoders are for optimisation stability; only the prompts they produce are kept after training.'
+        : '<strong>BitFit subset ablation.</strong> BitFit on all bias terms against only the query and intermediate biases (the two the paper finds move most); '
+          + 'the paper reports the subset nearly as good with a fraction of the parameters.');
   }
   return `<section class="reading"><h2>Reading this report</h2>${ps.map((p) => `<p>${p}</p>`).join('')}</section>`;
 }
@@ -221,6 +261,7 @@ table.results th[scope=row], table.results thead th:first-child { text-align: le
 table.results thead th { font-weight: 600; color: #374151; border-bottom: 2px solid #cfd4dc; }
 table.results tbody tr:nth-child(even) { background: #fafbfc; }
 table.results tr.best { background: #fff4cc; }
+.quick { background: #fde2e1; border: 1px solid #e8a09a; padding: 6px 10px; border-radius: 4px; }
 table.results tr.best td, table.results tr.best th { font-weight: 700; }
 .badge { display: inline-block; font-size: 0.7rem; font-weight: 700; color: #7a5200; background: #ffe08a; border-radius: 4px; padding: 0 5px; margin-left: 4px; vertical-align: 1px; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px; vertical-align: 0; }

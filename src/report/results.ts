@@ -16,17 +16,71 @@ export interface MethodResult {
   trainSeconds: number;
   /** Peak bytes held by tensors/array buffers during training, in MB. */
   peakMB: number;
-  /** Training loss per step. */
+  /** Training loss per step (of the first seed's run). */
   losses: number[];
+  /** Standard errors of `validation` / `test` over the seeds (NaN with one seed). */
+  validationSe?: number;
+  testSe?: number;
+  /** The learning rate used (the method's default, `--lr`, or the one chosen on validation by `--grid`). */
+  lr?: number;
+  /** Mean number of steps kept by early stopping over the seeds. */
+  stepsKept?: number;
+  /** One entry per seed. */
+  runs?: SeedRun[];
+  /** `--grid`: each learning rate tried (first seed) and its best validation metric. */
+  grid?: { lr: number; validation: number }[];
 }
 
-export interface BiasDeltaRow { layer: string; type: string; norm: number }
+/** One seed's run of a method: the checkpoint kept by early stopping on validation and its test metric. */
+export interface SeedRun {
+  seed: number;
+  validation: number;
+  test: number;
+  /** steps trained before stopping / the step whose weights were kept */
+  stepsRun: number;
+  stepsKept: number;
+  /** validation metric at each check: [steps done, metric] */
+  curve: [number, number][];
+  trainSeconds: number;
+}
+
+/** Every setting of a compare run: `webpeft compare --rerun results.json` repeats the run from these. */
+export interface CompareSettings {
+  task: string;
+  model: string;
+  /** sha256 of the model's model.safetensors */
+  modelSha256: string;
+  methods: string[];
+  backend: string;
+  /** max steps per run; early stopping checks validation every `evalEvery` steps, stops after `patience` checks without a gain */
+  steps: number;
+  evalEvery: number;
+  patience: number;
+  seeds: number[];
+  batchSize: number;
+  maxLength: number;
+  virtualTokens?: number;
+  hidden?: number;
+  encoder?: 'lstm' | 'mlp';
+  biasTypes?: string[];
+  /** learning rate per method as used (after --lr / --grid) */
+  lr: Record<string, number>;
+  grid: boolean;
+  evalLimit?: number;
+  ablations: string[];
+  quick: boolean;
+}
+
+/** One bias's change in BitFit: mean |Δb| per element (the paper's measure), ‖Δb‖₂, element count. */
+export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; norm: number; size: number }
+
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset';
 
 export interface AblationResult {
-  kind: 'prompt-length' | 'reparam';
+  kind: AblationKind;
   title: string;
   /** x: the swept value (prompt length) or an index; label names the variant. */
-  rows: { label: string; method: string; x: number; validation: number }[];
+  rows: { label: string; method: string; x: number; validation: number; validationSe?: number; test?: number; testSe?: number; trainable?: number }[];
 }
 
 export interface CompareResult {
@@ -44,4 +98,12 @@ export interface CompareResult {
   ablations: AblationResult[];
   totalSeconds: number;
   date: string;
+  /** Everything needed to repeat the run (absent in results written before it existed). */
+  settings?: CompareSettings;
+  /** examples scored per split */
+  evalSizes?: { validation: number; test: number };
+  /** a --quick smoke run: too short to read anything into */
+  quick?: boolean;
+  /** why this backend ran (compare --backend auto) */
+  backendReason?: string;
 }

@@ -55,6 +55,8 @@ export const TASK_INFO: Record<TaskName, TaskInfo> = {
 
 export interface Task extends TaskInfo {
   trainSize: number;
+  /** Examples scored per split (mails, sentences, bodies). */
+  evalSizes: { validation: number; test: number };
   batch(step: number): Batch;
   loss(peft: PeftModel, batch: Batch, step: number): Tensor;
   evaluate(peft: PeftModel, split: 'validation' | 'test'): Promise<Evaluation>;
@@ -103,8 +105,21 @@ function argmaxRows(values: ArrayLike<number>, classes: number): number[] {
 }
 
 export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Task {
-  const encode = (text: string) => tok.encode(text, { addSpecialTokens: false });
+  // each text is tokenized once per task (training revisits examples every epoch; early stopping re-scores validation)
+  const encoded = new Map<string, number[]>();
+  const encode = (text: string): number[] => {
+    let ids = encoded.get(text);
+    if (!ids) { ids = tok.encode(text, { addSpecialTokens: false }); encoded.set(text, ids); }
+    return ids;
+  };
   const limit = <T>(xs: T[]) => (o.evalLimit ? xs.slice(0, o.evalLimit) : xs);
+  // evaluation batches are built once per split (early stopping scores validation many times)
+  const built = new Map<string, LaidOut[]>();
+  const evalBatches = (split: string, make: () => LaidOut[]): LaidOut[] => {
+    let b = built.get(split);
+    if (!b) { b = make(); built.set(split, b); }
+    return b;
+  };
   switch (name) {
     case 'spam': {
       const cls = tok.specialTokenId('cls');
@@ -123,13 +138,13 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
       const next = epochs(train, o.batchSize, o.seed);
       return {
         ...TASK_INFO.spam, trainSize: train.length,
+        evalSizes: { validation: limit(loadSpam('validation')).length, test: limit(loadSpam('test')).length },
         batch: (step) => collate(next(step)),
         loss: lossOf,
         async evaluate(peft, split) {
           const pred: number[] = [];
           const gold: number[] = [];
-          for (const rows of chunks(limit(loadSpam(split)), 32)) {
-            const b = collate(rows);
+          for (const b of evalBatches(split, () => [...chunks(limit(loadSpam(split)), 64)].map(collate))) {
             pred.push(...argmaxRows((await logitsOf(peft, b)).values, 2));
             gold.push(...b.labels);
           }
@@ -148,13 +163,13 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
       const C = TOKEN_LABELS.length;
       return {
         ...TASK_INFO.tokens, trainSize: train.length,
+        evalSizes: { validation: limit(loadTokens('validation')).length, test: limit(loadTokens('test')).length },
         batch: (step) => collate(next(step)),
         loss: lossOf,
         async evaluate(peft, split) {
           const pred: number[] = [];
           const gold: number[] = [];
-          for (const rows of chunks(limit(loadTokens(split)), 32)) {
-            const b = collate(rows);
+          for (const b of evalBatches(split, () => [...chunks(limit(loadTokens(split)), 64)].map(collate))) {
             const p = argmaxRows((await logitsOf(peft, b)).values, C);
             b.labels.forEach((g, i) => { if (g !== IGNORE_INDEX) { pred.push(p[i]); gold.push(g); } });
           }
@@ -170,6 +185,7 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
       const sepIds = encode(SUBJECT_SEPARATOR);
       return {
         ...TASK_INFO.subject, trainSize: train.length,
+        evalSizes: { validation: limit(loadSubject('validation')).length, test: limit(loadSubject('test')).length },
         batch: (step) => collateCausalLm(next(step).map((e) => subjectParts(e, encode)), opts),
         loss: lossOf,
         async evaluate(peft, split) {

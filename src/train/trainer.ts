@@ -48,6 +48,11 @@ export interface TrainJob {
   resume?: { step: number; optimizerStep: number; moments: Map<Tensor, { m: ArrayLike<number>; v: ArrayLike<number> }> };
   /** Stop before this step (a checkpoint to resume from later); default config.steps. */
   stopAt?: number;
+  /**
+   * Awaited after each step with the number of steps done; returning true stops the run there (early stopping: the
+   * schedule still spans config.steps, as with HF's EarlyStoppingCallback).
+   */
+  after?: (stepsDone: number) => Promise<boolean> | boolean;
   /** Save the run every `every` steps (steps done, the optimizer); a step that then fails names the last save. */
   checkpoint?: { every: number; save: (stepsDone: number, optimizer: AdamW) => Promise<void> };
 }
@@ -90,6 +95,7 @@ export async function trainLoop(job: TrainJob): Promise<TrainResult> {
       await job.checkpoint.save(step + 1, opt);
       lastSaved = step + 1;
     }
+    if (job.after && await job.after(step + 1)) break;
   }
   return { losses, seconds: (performance.now() - start) / 1000, optimizer: opt };
 
