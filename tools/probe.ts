@@ -6,7 +6,7 @@
  * output, the mean over real tokens of each layer, and (no model) a bag of token ids, the task's own ceiling for a
  * linear reader of the words.
  *
- *   node scripts/probe.mjs [--model bert-tiny|DIR] [--max-length 48] [--untrained]
+ *   node scripts/probe.mjs [--model bert-tiny|DIR] [--max-length 48] [--untrained] [--bag]
  */
 import { noGrad } from '../src/autograd/op.js';
 import { tidy } from '../src/autograd/tensor.js';
@@ -16,7 +16,6 @@ import { collateClassification, spamLabelId, spamText } from '../src/data/datase
 import { loadBert } from '../src/train/model-dir.js';
 import { batchTensors } from '../src/train/trainer.js';
 import { Bert } from '../src/models/bert.js';
-import { narrow, reshape } from '../src/autograd/functions.js';
 
 type Rows = Float64Array[];
 
@@ -75,15 +74,12 @@ function probe(name: string, train: Rows, yTrain: number[], val: Rows, yVal: num
 async function features(model: Bert, texts: string[], encode: (t: string) => number[], maxLength: number): Promise<Map<string, Rows>> {
   const out = new Map<string, Rows>();
   const push = (k: string, r: Float64Array) => { if (!out.has(k)) out.set(k, []); out.get(k)!.push(r); };
-  const L = model.config.numHiddenLayers;
   const D = model.config.hiddenSize;
   for (let i = 0; i < texts.length; i += 32) {
     const chunk = texts.slice(i, i + 32);
     const b = collateClassification(chunk, chunk.map(() => 0), { encode, maxLength, padId: 0, prefix: [2], suffix: [3] });
     const layers: Float32Array[] = [];
     let pooled: Float32Array | null = null;
-    const hooks = { layerOutput: undefined };
-    void hooks;
     const res = noGrad(() => tidy(() => {
       const t = batchTensors(b, model.backend, 'f32');
       return model.forward({ ids: t.ids, attentionMask: t.attentionMask });
@@ -102,7 +98,6 @@ async function features(model: Bert, texts: string[], encode: (t: string) => num
       push('last mean', mean);
       if (pooled) push('pooler', Float64Array.from(pooled.subarray(r * D, (r + 1) * D)));
     }
-    void L; void narrow; void reshape;
   }
   return out;
 }
