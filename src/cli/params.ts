@@ -48,6 +48,7 @@ export async function paramsCommand(argv: string[]): Promise<number> {
   const head = v.head as BertHead | 'lm';
   if (!['lm', 'sequence-classification', 'token-classification', 'masked-lm', 'base'].includes(head)) throw new Error(`unknown --head '${head}'`);
   if (config.modelType === 'gpt2' && head !== 'lm') throw new Error('GPT-2 has only the tied LM head (--head lm)');
+  if (config.modelType === 'bart' && head !== 'lm') throw new Error('BART is counted as BartForConditionalGeneration (--head lm)');
   if (v.method) parseMethodList(v.method);
   const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
   for (const t of biasTypes ?? []) if (!BIAS_TYPES.includes(t)) throw new Error(`unknown bias type '${t}' (known: ${BIAS_TYPES.join(', ')})`);
