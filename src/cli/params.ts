@@ -4,12 +4,12 @@ import { PRESET_NAMES, presetConfig } from '../io/config-presets.js';
 import { parseModelConfig, type ModelConfig } from '../io/config.js';
 import { BIAS_TYPES, type BiasType } from '../peft/bitfit.js';
 import { countParams } from '../peft/counts.js';
-import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
+import { ALL_METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import type { BertHead } from '../models/bert.js';
 import { formatTable } from './table.js';
 
 export const paramsHelp = `webpeft params (--preset NAME | --config FILE) [--head lm|sequence-classification|token-classification] [--num-labels N]
-                [--method ${METHOD_NAMES.join('|')}[+…]] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b] [--json]
+                [--method ${ALL_METHOD_NAMES.join('|')}[+…]] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b] [--json]
   Exact parameter counts by module group, from the config alone (presets: ${PRESET_NAMES.join(', ')}),
   and with --method the trainable count and its share of the base model.`;
 
