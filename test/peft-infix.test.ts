@@ -189,6 +189,23 @@ describe('infix tuning on GPT-2 (f64, CPU)', () => {
       }), { numRuns: 15, seed: 11 });
   });
 
+  it('composes: bitfit+infix trains the biases and the infix, and at the start computes what the infix alone computes', async () => {
+    const { buildMethod } = await import('../src/peft/registry.js');
+    const fresh = tinyGpt2(6);
+    const b = batchOf([{ x: [1, 4, 9], y: [2, 5] }], 2);
+    const settings = { virtualTokens: 2, hidden: 0, seed: 4 };
+    const infixAlone = new PeftModel(fresh, [await buildMethod('infix', baseOf(fresh), settings)]);
+    const alone = noGrad(() => values(infixAlone.forward({ ids: ids(b.ids), layout: b.layout }).logits));
+    infixAlone.unload();
+    const composed = await buildMethod('bitfit+infix', baseOf(fresh), settings);
+    const peft = new PeftModel(fresh, [composed]);
+    expectClose(noGrad(() => values(peft.forward({ ids: ids(b.ids), layout: b.layout }).logits)), alone, 0);
+    const report = gradcheckTensors(() => peft.forward({ ids: ids(b.ids), labels: ids(b.labels), layout: b.layout }).loss!,
+      peft.trainable().filter((t) => t.name === 'infix_activations' || t.name === 'h.1.mlp.c_fc.bias'), { samples: 4, seed: 2 });
+    expect(report.map((r) => r.name).sort()).toEqual(['h.1.mlp.c_fc.bias', 'infix_activations']);
+    for (const r of report) expect(r.maxRelErr, r.name).toBeLessThanOrEqual(F64_TOLERANCE);
+  });
+
   it('refuses what it cannot do, in one line: BERT, no slots, an input prompt beside it, a wrong-sized table', async () => {
     expect(() => infixTuning({ ...base, family: 'bert' }, { numVirtualTokens: 2 })).toThrow('infix tuning: GPT-2 only');
     const peft = new PeftModel(model, [infixTuning(base, { numVirtualTokens: 2, projection: null })]);
