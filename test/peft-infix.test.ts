@@ -298,5 +298,19 @@ describe('webpeft train --method infix on the subject task', () => {
     const bert = await runCli('train', '--task', 'spam', '--method', 'infix', '--model', await tinyBertDir(), '--steps', '1', '--out', `${out}-bert`);
     expect(bert.code).toBe(1);
     expect(bert.err).toMatch(/infix tuning: GPT-2 only/);
-  }, 60_000);
+
+    // --stop-after 2, then --resume, equals the uninterrupted run: the MLP encoder and its AdamW moments, bit for bit
+    const { readFileSync } = await import('node:fs');
+    const { parseSafetensors } = await import('../src/io/safetensors.js');
+    const args = ['--task', 'subject', '--method', 'infix', '--model', gptDir, '--steps', '4', '--batch-size', '4', '--max-length', '40',
+      '--virtual-tokens', '2', '--hidden', '8', '--eval-limit', '2'];
+    expect((await runCli('train', ...args, '--stop-after', '2', '--out', `${out}-half`)).code).toBe(0);
+    const rest = await runCli('train', '--resume', `${out}-half`, '--model', gptDir, '--eval-limit', '2', '--out', `${out}-rest`);
+    expect(rest.code, rest.err).toBe(0);
+    const state = (dir: string) => parseSafetensors(readFileSync(join(dir, 'training_state.safetensors')), dir).tensors;
+    const [whole, resumed] = [state(out), state(`${out}-rest`)];
+    expect([...resumed.keys()].sort()).toEqual([...whole.keys()].sort());
+    expect([...whole.keys()]).toContain('adam_m.method.transform.2.weight');
+    for (const [k, t] of whole) expect([...resumed.get(k)!.data], k).toEqual([...t.data]);
+  }, 90_000);
 });
