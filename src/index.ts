@@ -15,5 +15,6 @@ export * from './peft/index.js';
 export * from './data/browser.js';
 export { trainLoop, batchTensors, type TrainConfig, type TrainJob, type TrainResult, type StepLog } from './train/trainer.js';
 export { fit, type FitOptions } from './train/fit.js';
+export { trainEnsemble, ensembleProbabilities, ensemblePrompts, replicateBatch, softmaxRows, type EnsembleJob } from './train/ensemble.js';
 export { renderReport } from './report/report.js';
 export type { CompareResult, MethodResult, AblationResult, BiasDeltaRow } from './report/results.js';

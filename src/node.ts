@@ -15,7 +15,7 @@ import { saveSafetensors } from './io/node.js';
 
 export * from './index.js';
 export { loadSafetensors, loadSafetensorsHeader, saveSafetensors, loadConfig, loadTokenizer } from './io/node.js';
-export { loadGpt2, loadBert, modelDir, EMBEDDED_MODELS, type LoadedModel, type LoadModelOptions } from './train/model-dir.js';
+export { loadGpt2, loadBert, loadBart, modelDir, EMBEDDED_MODELS, type LoadedModel, type LoadModelOptions } from './train/model-dir.js';
 export { loadSpam, loadSubject, loadTokens, loadCorpus, loadHeldoutCorpus, packageRoot, dataDir } from './data/load.js';
 export { saveAdapter, loadAdapter, type TrainingState } from './train/adapter-dir.js';
 export { runCompare, type CompareOptions } from './train/compare.js';

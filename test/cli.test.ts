@@ -25,10 +25,37 @@ describe('webpeft params', () => {
     expect(r.method.percent).toBeLessThan(3);
   });
 
+  it("prints HF's 139,420,416 for bart-base, by part: the shared table, each stack's modules, cross-attention", async () => {
+    const r = await run('params', '--preset', 'bart-base');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/total\s+139,420,416/);
+    const D = 768, F = 3072, L = 6;
+    const attention = L * 4 * (D * D + D);
+    const rows: [string, number][] = [
+      ['shared embeddings', 50265 * D], ['encoder: embeddings', 1026 * D + 2 * D], ['encoder: self-attention', attention],
+      ['encoder: layer norms', L * 2 * 2 * D], ['encoder: ffn', L * (D * F + F + F * D + D)], ['decoder: embeddings', 1026 * D + 2 * D],
+      ['decoder: self-attention', attention], ['decoder: layer norms', L * 3 * 2 * D], ['decoder: cross-attention', attention],
+      ['decoder: ffn', L * (D * F + F + F * D + D)],
+    ];
+    const json = JSON.parse((await run('params', '--preset', 'bart-base', '--json')).out);
+    expect(json.groups.map((g: { group: string; params: number }) => [g.group, g.params])).toEqual(rows);
+    expect(rows.reduce((n, [, k]) => n + k, 0)).toBe(139_420_416);
+  });
+
+  it('counts methods on bart-base: a prefix in each of the three stacks, BitFit ≈ 0.09 %', async () => {
+    const prefix = JSON.parse((await run('params', '--preset', 'bart-base', '--method', 'ptuning-v2', '--virtual-tokens', '20', '--json')).out);
+    expect(prefix.method.detail).toEqual(['encoder', 'decoder', 'cross'].map((s) => ({ group: `ptuning-v2 parameters (${s})`, params: 20 * 2 * 6 * 768 })));
+    const bitfit = JSON.parse((await run('params', '--preset', 'bart-base', '--method', 'bitfit', '--json')).out);
+    // q/k/v/out biases of 18 attention modules, fc1/fc2 of 12 layers, 32 layer norms
+    expect(bitfit.method.trainable).toBe(18 * 4 * 768 + 12 * (3072 + 768) + 32 * 768);
+    expect(bitfit.method.percent).toBeGreaterThan(0.085);
+    expect(bitfit.method.percent).toBeLessThan(0.095);
+  });
+
   it('rejects bad input with one line and exit code 1', async () => {
     const r = await run('params', '--preset', 'gpt3');
     expect(r.code).toBe(1);
-    expect(r.err).toBe("webpeft params: unknown preset 'gpt3' (known: gpt2, gpt2-medium, gpt2-large, gpt2-xl, bert-base-uncased, bert-large-uncased)");
+    expect(r.err).toBe("webpeft params: unknown preset 'gpt3' (known: gpt2, gpt2-medium, gpt2-large, gpt2-xl, bert-base-uncased, bert-large-uncased, bart-base)");
   });
 });
 

@@ -124,7 +124,7 @@ describe('rejections name the file and the key, on one line', () => {
     ['label ids with a hole', () => parseBertConfig({ id2label: { 0: 'a', 5: 'b' } }), 'id2label.5'],
     ['unknown problem type', () => parseBertConfig({ problem_type: 'ranking' }), 'problem_type'],
     ['quantized weights', () => parseBertConfig({ quantization_config: { bits: 4 } }), 'quantization_config'],
-    ['unsupported model type', () => parseModelConfig({ model_type: 'llama' }), 'model_type: "llama" is not supported (supported: gpt2, bert)'],
+    ['unsupported model type', () => parseModelConfig({ model_type: 'llama' }), 'model_type: "llama" is not supported (supported: gpt2, bert, bart)'],
     ['not an object', () => parseModelConfig([1, 2]), '(root): must be a JSON object'],
   ];
   it.each(cases)('%s', (_, run, fragment) => {

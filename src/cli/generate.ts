@@ -84,6 +84,7 @@ export async function dumpCommand(argv: string[]): Promise<number> {
   const backend = await selectBackend('cpu');
   const dtype = v.dtype;
   const config = await loadConfig(modelDir(v.model));
+  if (config.modelType === 'bart') throw new Error(`${v.model}: dump reads GPT-2 and BERT models; BART is not supported by dump yet`);
   const isGpt = config.modelType === 'gpt2';
   const allowNonfinite = v['allow-nonfinite'] ?? false;
   const loaded = isGpt ? await loadGpt2(v.model, { backend, dtype, allowNonfinite })

@@ -4,12 +4,12 @@ import { PRESET_NAMES, presetConfig } from '../io/config-presets.js';
 import { parseModelConfig, type ModelConfig } from '../io/config.js';
 import { BIAS_TYPES, type BiasType } from '../peft/bitfit.js';
 import { countParams } from '../peft/counts.js';
-import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
+import { ALL_METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import type { BertHead } from '../models/bert.js';
 import { formatTable } from './table.js';
 
 export const paramsHelp = `webpeft params (--preset NAME | --config FILE) [--head lm|sequence-classification|token-classification] [--num-labels N]
-                [--method ${METHOD_NAMES.join('|')}[+…]] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b] [--json]
+                [--method ${ALL_METHOD_NAMES.join('|')}[+…]] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b] [--json]
   Exact parameter counts by module group, from the config alone (presets: ${PRESET_NAMES.join(', ')}),
   and with --method the trainable count and its share of the base model.`;
 
@@ -48,6 +48,7 @@ export async function paramsCommand(argv: string[]): Promise<number> {
   const head = v.head as BertHead | 'lm';
   if (!['lm', 'sequence-classification', 'token-classification', 'masked-lm', 'base'].includes(head)) throw new Error(`unknown --head '${head}'`);
   if (config.modelType === 'gpt2' && head !== 'lm') throw new Error('GPT-2 has only the tied LM head (--head lm)');
+  if (config.modelType === 'bart' && head !== 'lm') throw new Error('BART is counted as BartForConditionalGeneration (--head lm)');
   if (v.method) parseMethodList(v.method);
   const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
   for (const t of biasTypes ?? []) if (!BIAS_TYPES.includes(t)) throw new Error(`unknown bias type '${t}' (known: ${BIAS_TYPES.join(', ')})`);

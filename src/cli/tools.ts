@@ -58,7 +58,9 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       const c = await loadConfig(path);
       const summary = c.modelType === 'gpt2'
         ? `gpt2: ${c.nLayer} layers, ${c.nHead} heads, width ${c.nEmbd}, vocab ${c.vocabSize}, positions ${c.nPositions}`
-        : `bert: ${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocab ${c.vocabSize}, labels ${c.numLabels}`;
+        : c.modelType === 'bert'
+          ? `bert: ${c.numHiddenLayers} layers, ${c.numAttentionHeads} heads, width ${c.hiddenSize}, vocab ${c.vocabSize}, labels ${c.numLabels}`
+          : `bart: ${c.encoderLayers} + ${c.decoderLayers} layers, ${c.encoderAttentionHeads} heads, width ${c.dModel}, vocab ${c.vocabSize}, positions ${c.maxPositionEmbeddings}`;
       console.log(`config.json — ${summary}`);
     }
     if (existsSync(join(path, 'adapter_config.json'))) {

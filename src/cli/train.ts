@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { METHOD_NAMES, type MethodName, parseMethodList, defaultLr } from '../peft/registry.js';
+import { ALL_METHOD_NAMES, type MethodName, parseMethodList, defaultLr } from '../peft/registry.js';
 import { parseTemplate, virtualCount } from '../peft/template.js';
 import { baseOf } from '../peft/base.js';
 import { PeftModel } from '../peft/peft-model.js';
@@ -20,7 +20,7 @@ import { Progress } from './table.js';
 
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
 
-export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${METHOD_NAMES.join('|')}[+…] --out DIR [--resume DIR]
+export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${ALL_METHOD_NAMES.join('|')}[+…] --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--stop-after K] [--lr X] [--batch-size N]
                [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--save-every K]
                [--detect-anomaly] [--allow-nonfinite] [--template "[P3] x [P3] [MASK]"]
@@ -30,7 +30,8 @@ export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method 
   --resume DIR continues that run to its end exactly as if it had never stopped (settings come from DIR;
   a flag that contradicts them is an error). --save-every K checkpoints into --out every K steps; if a step
   fails (a lost GPU), the message names the last checkpoint and how to resume it on the CPU. Training stops at the first NaN/Inf loss or gradient, naming the
-  step and tensor; --detect-anomaly (CPU) names the op that first produced it.`;
+  step and tensor; --detect-anomaly (CPU) names the op that first produced it. --method infix (GPT-2, subject task):
+  --virtual-tokens slots between the mail body and the separator, their activations trained at every layer.`;
 
 export const evalHelp = `webpeft eval --task ${TASK_NAMES.join('|')} --adapter DIR [--model NAME|DIR] [--backend cpu|webgpu] [--eval-limit N]
   Evaluates a saved adapter (HF PEFT folder or webpeft training state) on the validation and test splits.`;
@@ -78,7 +79,7 @@ function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) 
     return { methodName: saved.method, settings: saved.settings, schedule: saved.schedule, data: saved.data, seed: saved.data.seed, startStep: saved.step };
   }
   const methodName = asked.method as MethodName;
-  if (!methodName) throw new Error(`--method must be one of ${METHOD_NAMES.join(', ')} (or a composition such as bitfit+prompt)`);
+  if (!methodName) throw new Error(`--method must be one of ${ALL_METHOD_NAMES.join(', ')} (or a composition such as bitfit+prompt)`);
   const seed = asked.seed ?? COMPARE_DEFAULTS.seed;
   // flags not given stay undefined: the method's own defaults apply (src/peft/registry.ts)
   const settings: MethodSettings = { virtualTokens: asked['virtual-tokens'], hidden: asked.hidden,
@@ -127,7 +128,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     }
     const peft = new PeftModel(s.model, [method]);
     const config = { steps: schedule.totalSteps, lr: schedule.lr, weightDecay: schedule.weightDecay, clip: schedule.clip, beta2: schedule.beta2, seed };
-    const task = makeTask(s.task, s.tokenizer, { ...data, evalLimit, template });
+    const task = makeTask(s.task, s.tokenizer, { ...data, evalLimit, template, infix: method.hidden?.numVirtualTokens });
     const stopAt = Math.min(stopAfter ?? schedule.totalSteps, schedule.totalSteps);
     if (stopAt <= startStep) throw new Error(`--stop-after ${stopAfter} is not after the saved step ${startStep}`);
     const c = peft.counts();
@@ -190,7 +191,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
     for (const note of loaded?.notes ?? []) console.error(`webpeft eval: note: ${note}`);
     const methods = loaded ? [loaded.method] : [];
     const peft = new PeftModel(s.model, methods);
-    const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength, seed: s.seed, evalLimit, template: v.template ?? loaded?.state?.settings.template });
+    const task = makeTask(s.task, s.tokenizer, { batchSize: 16, maxLength, seed: s.seed, evalLimit, template: v.template ?? loaded?.state?.settings.template,
+      infix: loaded?.method.hidden?.numVirtualTokens });
     for (const split of ['validation', 'test'] as const) {
       const e = await task.evaluate(peft, split);
       console.log(`${split}: ${s.info.metric} ${e.metric.toFixed(4)}${Object.entries(e.extra).map(([k, x]) => `, ${k} ${x.toFixed(4)}`).join('')}`);

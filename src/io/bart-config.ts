@@ -5,7 +5,8 @@
  * `add_bias_logits`, `extra_pos_embeddings`, beam-search settings) are ignored as transformers ignores them — except
  * where a value would ask for math BartModel does not do (a pre-LN or final-layer-norm variant is mBART, not BART).
  */
-import { type Activation, type CommonConfig, ConfigError, Fields, asObject } from './config.js';
+import type { Activation, CommonConfig } from './config.js';
+import { ConfigError, Fields, asObject } from './config-fields.js';
 
 export interface BartConfig extends CommonConfig {
   modelType: 'bart';

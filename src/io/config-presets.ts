@@ -1,7 +1,9 @@
 /**
  * Presets: the config.json files published with the original checkpoints on the Hugging Face Hub, verbatim, and
- * the typed configs read from them. `params gpt2` or `params bert-base-uncased` need no download.
+ * the typed configs read from them. `params gpt2`, `params bert-base-uncased` or
+ * `params bart-base` need no download.
  */
+import { BART_BASE_CONFIG_JSON } from './bart-config.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 
 const GPT2_SHARED = {
@@ -52,6 +54,7 @@ export const HF_CONFIG_JSON = {
   'gpt2-xl': { ...GPT2_SHARED, n_embd: 1600, n_head: 25, n_layer: 48 },
   'bert-base-uncased': { ...BERT_SHARED, hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_hidden_layers: 12 },
   'bert-large-uncased': { ...BERT_SHARED, hidden_size: 1024, intermediate_size: 4096, num_attention_heads: 16, num_hidden_layers: 24 },
+  'bart-base': BART_BASE_CONFIG_JSON,
 } satisfies Record<string, Record<string, unknown>>;
 
 export type PresetName = keyof typeof HF_CONFIG_JSON;

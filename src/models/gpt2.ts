@@ -7,7 +7,8 @@
  *
  * Conv1D weights are stored [in, out] (x @ W + b). Parameters are named as GPT2Model names them (`wte.weight`,
  * `h.0.attn.c_attn.weight`); checkpoints may carry GPT2LMHeadModel's `transformer.` prefix or not, and are
- * saved with it. PEFT methods enter only through `hooks` (see hooks.ts).
+ * saved with it. PEFT methods enter only through `hooks` (see hooks.ts): the input, each block's K/V, and the
+ * residual stream entering each block after the first.
  */
 import type { Backend } from '../autograd/backend.js';
 import type { FloatDType } from '../autograd/dtype.js';
@@ -153,7 +154,10 @@ export class Gpt2 implements Model<Gpt2Input, Gpt2Output> {
     const newMask = castTo(x.attentionMask, this.dtype);
     const keyMask = cache?.mask ? concat([cache.mask, newMask], 1) : newMask;
     cache?.setMask(keyMask);
-    for (let l = 0; l < c.nLayer; l++) h = this.block(l, h, keyMask, drop, hooks, cache);
+    for (let l = 0; l < c.nLayer; l++) {
+      if (l > 0 && hooks?.hidden) h = hooks.hidden(l, h, past);
+      h = this.block(l, h, keyMask, drop, hooks, cache);
+    }
     const hidden = layernorm(h, p('ln_f.weight'), p('ln_f.bias'), c.layerNormEpsilon);
     const logits = this.lmHead(hidden);
     if (!x.labels) return { logits, hidden };

@@ -1,8 +1,9 @@
 import type { Tensor } from '../autograd/tensor.js';
 
 /**
- * The three points where a model lets a PEFT method in. Models call these and know nothing else about
- * PEFT; a method (src/peft) is a value that supplies them. Absent hooks cost nothing.
+ * The points where a model lets a PEFT method in: the input, each layer's K/V, each layer's hidden state. Models
+ * call these and know nothing else about PEFT; a method (src/peft) is a value that supplies them. Absent hooks
+ * cost nothing.
  */
 
 /** What the input hook sees and may rewrite: the sequence as it enters the first layer. */
@@ -39,6 +40,12 @@ export interface ModelHooks {
    * seen by every query; causal masking applies to the original positions only.
    */
   kv?(layer: number, kv: LayerKV): LayerKV;
+  /**
+   * Rewrites the residual stream entering block `layer` (1 ≤ layer < L; what enters block 0 is the input hook's).
+   * h: (B, T, D) holds sequence positions past … past + T − 1, where past = positions already in a KV cache.
+   * GPT-2 calls it (infix tuning); BERT and BART do not.
+   */
+  hidden?(layer: number, h: Tensor, past: number): Tensor;
   /** Key positions a kv hook adds in front at every layer (GPT-2 and BERT position ids start after them, as HF). */
   kvPrefixLength?(): number;
   /**

@@ -1,6 +1,6 @@
 /**
  * Composition: several methods as one (BitFit + prompt tuning, prefix + prompt). The parameter masks are OR-ed
- * (element masks too), input prompts and KV prefixes of the parts are concatenated along the virtual-token axis in
+ * (element masks too), input prompts, KV prefixes and infix activations of the parts are concatenated along the virtual-token axis in
  * the order given, and each part's own tensors are kept under `<part>.<key>` so two parts may use the same key.
  */
 import { concat } from '../autograd/functions.js';
@@ -14,6 +14,7 @@ export function composeMethods(parts: PeftMethod[]): PeftMethod {
   for (const m of parts) for (const [key, t] of m.params) params.set(`${m.kind}.${key}`, t);
   const inputs = parts.flatMap((m) => (m.input ? [m.input] : []));
   const kvs = parts.flatMap((m) => (m.kv ? [m.kv] : []));
+  const hiddens = parts.flatMap((m) => (m.hidden ? [m.hidden] : []));
   const composed: PeftMethod & { collapse?: () => PeftMethod } = {
     kind: parts.map((m) => m.kind).join('+'),
     params,
@@ -33,6 +34,10 @@ export function composeMethods(parts: PeftMethod[]): PeftMethod {
     ...(kvs.length ? { kv: {
       numVirtualTokens: kvs.reduce((n, s) => n + s.numVirtualTokens, 0),
       prefix: (ctx: PassContext) => (kvs.length === 1 ? kvs[0].prefix(ctx) : concat(kvs.map((s) => s.prefix(ctx)), 0)),
+    } } : {}),
+    ...(hiddens.length ? { hidden: {
+      numVirtualTokens: hiddens.reduce((n, s) => n + s.numVirtualTokens, 0),
+      activations: (ctx: PassContext) => (hiddens.length === 1 ? hiddens[0].activations(ctx) : concat(hiddens.map((s) => s.activations(ctx)), 0)),
     } } : {}),
   };
   if (parts.some((m) => 'collapse' in m)) {

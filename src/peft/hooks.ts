@@ -5,6 +5,8 @@
  *     1s, positions shift by P (virtual tokens take 0…P−1, as HF does with inputs_embeds), labels get −100;
  *   - KV prefixes: each layer's keys/values get P positions in front, the key mask 1s; GPT-2 positions start
  *     at P (kvPrefixLength), as HF does with past_key_values.
+ *   - infix activations: at template slots among the real tokens, the input embedding and the residual stream
+ *     entering every later layer are replaced (the slots keep their real positions), labels at the slots get −100.
  * Mixed-adapter batches: row b uses adapter adapterIds[b]; the adapters' tables are stacked and each row
  * gathers its own (an embedding lookup, so gradients scatter back to the right adapter).
  */
@@ -89,8 +91,13 @@ export function prependVirtual(x: ModelInput, virtual: Tensor, firstPosition = 0
 
 /** Virtual embeddings into template slots: embeds ⊙ (1 − isVirtual) + onehot(slots) @ virtual. */
 export function placeVirtual(x: ModelInput, virtual: Tensor, slots: Int32Array): ModelInput {
+  return { ...x, ids: null, embeds: atSlots(x.embeds, virtual, slots) };
+}
+
+/** h ⊙ (1 − isVirtual) + onehot(slots) @ virtual: h (B, T, D) with its rows at the slots replaced by virtual (B, P, D). */
+function atSlots(h: Tensor, virtual: Tensor, slots: Int32Array): Tensor {
   const [B, P] = virtual.shape;
-  const T = x.embeds.shape[1];
+  const T = h.shape[1];
   if (slots.length !== B * T) throw new Error(`template slots cover ${slots.length} positions, the batch has ${B}×${T}`);
   const onehot = new Float64Array(B * T * P);
   const real = new Float64Array(B * T).fill(1);
@@ -102,7 +109,7 @@ export function placeVirtual(x: ModelInput, virtual: Tensor, slots: Int32Array):
   });
   const opts = { backend: virtual.backend, dtype: virtual.dtype };
   const placed = matmul(tensor(onehot, [B, T, P], opts), virtual); // (B, T, D)
-  return { ...x, ids: null, embeds: add(mul(x.embeds, tensor(real, [B, T, 1], opts)), placed) };
+  return add(mul(h, tensor(real, [B, T, 1], opts)), placed);
 }
 
 /** The hooks of a list of adapters (each a list of methods) for one pass. */
@@ -136,5 +143,28 @@ export function buildHooks(base: BaseModel, adapters: PeftMethod[][], o: HookOpt
     if (layout.kind === 'prepend') hooks.inputPrefixLength = () => virtual.shape[1];
     hooks.input = (x) => (layout.kind === 'prepend' ? prependVirtual(x, virtual, hooks.kvPrefixLength?.() ?? 0) : placeVirtual(x, virtual, layout.slots));
   }
+  const hiddenTables = tablesOf(adapters, (m) => m.hidden?.activations(o.ctx) ?? null);
+  if (hiddenTables) {
+    if (inputTables) throw new Error('infix tuning does not compose with an input prompt in one adapter (both write the input layer)');
+    if (o.layout?.kind !== 'slots') throw new Error('infix tuning needs the positions of its slots: give a layout { kind: \'slots\', slots } (see infixSlots, infixPrompts)');
+    const { layers: L, hidden: D } = base;
+    const all = perRow(hiddenTables, o); // (B, P, L·D)
+    if (all.shape[2] !== L * D) throw new Error(`infix width ${all.shape[2]} != layers·hidden = ${L * D}`);
+    const slots = o.layout.slots;
+    const atLayer = (l: number) => narrow(all, 2, l * D, D); // (B, P, D)
+    hooks.input = (x) => ({ ...placeVirtual(x, atLayer(0), slots), labels: x.labels ? ignoreAtSlots(x.labels, slots) : undefined });
+    // a KV cache holds the slots after the first pass; later passes feed only new (real) tokens
+    hooks.hidden = (layer, h, past) => (past > 0 ? h : atSlots(h, atLayer(layer), slots));
+  }
   return hooks;
+}
+
+/** Labels −100 at the virtual slots (they have no target), through the float kernels (ids < 2^24 are exact). */
+function ignoreAtSlots(labels: Tensor, slots: Int32Array): Tensor {
+  if (slots.length !== labels.size) throw new Error(`template slots cover ${slots.length} positions, the labels ${labels.size}`);
+  const opts = { backend: labels.backend, dtype: 'f32' as const };
+  const real = tensor(Float32Array.from(slots, (k) => (k < 0 ? 1 : 0)), labels.shape, opts);
+  const ignored = tensor(Float32Array.from(slots, (k) => (k < 0 ? 0 : -100)), labels.shape, opts);
+  const mixed = add(mul(castTo(labels, 'f32'), real), ignored);
+  return wrap(labels.backend, labels.backend.cast(mixed.storage, mixed.size, 'f32', 'i32'), labels.shape, 'i32');
 }

@@ -10,6 +10,7 @@ export * from './prompt-tuning.js';
 export * from './prefix-tuning.js';
 export * from './p-tuning.js';
 export * from './p-tuning-v2.js';
+export * from './infix-tuning.js';
 export * from './prompt-encoder.js';
 export * from './hf-format.js';
 export * from './hf-files.js';

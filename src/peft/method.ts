@@ -2,7 +2,8 @@
  * A PEFT method is three transforms plus the parameters it owns (MISSION.md, "Transforms"):
  *   - a parameter mask: which base-model parameters train (BitFit's biases, a task head, all of them);
  *   - an input rewrite: virtual token embeddings placed in the input sequence (prompt tuning, P-tuning);
- *   - a KV rewrite: key/value prefixes at every layer (prefix tuning, P-tuning v2).
+ *   - a KV rewrite: key/value prefixes at every layer (prefix tuning, P-tuning v2);
+ *   - a hidden rewrite: the activations at virtual positions among the real ones, at every layer (infix tuning).
  * Methods compose: a list of methods is one method (BitFit + prompt tuning). The models see only hooks.
  */
 import type { Tensor } from '../autograd/tensor.js';
@@ -45,6 +46,16 @@ export interface KvPrefix {
   prefix(ctx: PassContext): Tensor;
 }
 
+/** Per-layer activations at virtual positions placed among the real tokens (infix tuning). */
+export interface LayerActivations {
+  readonly numVirtualTokens: number;
+  /**
+   * (P, L·D): block l of row k is what enters layer l at virtual token k — the token embedding for l = 0 (position
+   * embeddings are added after), the residual stream for 1 ≤ l < L.
+   */
+  activations(ctx: PassContext): Tensor;
+}
+
 export interface PeftMethod {
   /** Short name as the CLI and reports use it ('bitfit', 'prefix', 'prompt', 'ptuning', 'ptuning-v2', 'full', 'frozen'). */
   readonly kind: string;
@@ -54,6 +65,8 @@ export interface PeftMethod {
   trainsBase?(name: string): boolean;
   input?: InputPrompt;
   kv?: KvPrefix;
+  /** Activations at every layer at template slots (needs a 'slots' layout). */
+  hidden?: LayerActivations;
   /**
    * Element mask (1 train, 0 keep) for a base parameter that trains only in part — BitFit's query bias inside
    * GPT-2's fused q/k/v bias. Applied to the gradient; with no weight decay on biases the rest stays bit-identical.

@@ -79,7 +79,7 @@ export class PeftModel<M extends AnyModel = AnyModel> {
   }
 
   /** GPT-2 generation under the adapters, through the KV cache (see generateWith). */
-  generate(this: PeftModel<Gpt2>, prompts: number[][], o: Omit<GenerateOptions, 'hooks'> & { adapterIds?: Int32Array }): Promise<GenerateResult> {
+  generate(this: PeftModel<Gpt2>, prompts: number[][], o: GenerateWithOptions): Promise<GenerateResult> {
     return this.enabled ? generateWith(this, prompts, o) : generate(this.model, prompts, o);
   }
 
@@ -134,15 +134,20 @@ export class PeftModel<M extends AnyModel = AnyModel> {
   }
 }
 
+export type GenerateWithOptions = Omit<GenerateOptions, 'hooks'> & {
+  adapterIds?: Int32Array;
+  /** Virtual-token slots of the first pass over the left-padded prompts (infix tuning: see infixPrompts). */
+  layout?: VirtualLayout;
+};
+
 /**
  * GPT-2 generation under the adapters, through the KV cache: the prompt/prefix tensors are computed once and
  * live for the whole generation; `adapterIds` picks each row's adapter in a mixed batch.
  */
-export async function generateWith(peft: PeftModel<Gpt2>, prompts: number[][], o: Omit<GenerateOptions, 'hooks'> & { adapterIds?: Int32Array }):
-  Promise<GenerateResult> {
+export async function generateWith(peft: PeftModel<Gpt2>, prompts: number[][], o: GenerateWithOptions): Promise<GenerateResult> {
   return noGradAsync(() => tidyAsync(async () => {
     const hooks = buildHooks(peft.base, peft.adapters, {
-      ctx: { batch: prompts.length, train: false, seed: 0 }, adapterIds: o.adapterIds,
+      ctx: { batch: prompts.length, train: false, seed: 0 }, adapterIds: o.adapterIds, layout: o.layout,
     });
     return generate(peft.model, prompts, { ...o, hooks });
   }));

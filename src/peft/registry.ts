@@ -4,6 +4,7 @@
  */
 import { frozenSpec, fullSpec } from './baselines.js';
 import { bitFitSpec } from './bitfit.js';
+import { infixTuningSpec } from './infix-tuning.js';
 import { prefixTuningSpec } from './prefix-tuning.js';
 import { promptTuningSpec } from './prompt-tuning.js';
 import { pTuningSpec } from './p-tuning.js';
@@ -20,16 +21,23 @@ export const METHOD_SPECS = [
   promptTuningSpec,
   pTuningSpec,
   pTuningV2Spec,
+  infixTuningSpec,
 ] as const;
 
 type AnySpec = (typeof METHOD_SPECS)[number];
 export type MethodName = AnySpec['name'];
-export const METHOD_NAMES: MethodName[] = METHOD_SPECS.map((s) => s.name);
+/** Every method's name. */
+export const ALL_METHOD_NAMES: MethodName[] = METHOD_SPECS.map((s) => s.name);
+/**
+ * The seed's methods and the two baselines — what `compare` runs by default on any task. Infix tuning, the
+ * Prefix-Tuning paper's position ablation, is GPT-2 only and needs its slots laid out by the task: asked for by name.
+ */
+export const METHOD_NAMES: MethodName[] = ALL_METHOD_NAMES.filter((n) => n !== 'infix');
 /** The typed config of a method by name: MethodConfig<'prompt'> is PromptTuningConfig. */
 export type MethodConfig<N extends MethodName> = Extract<AnySpec, { name: N }> extends MethodSpec<N, infer C> ? C : never;
 
 export function isMethodName(name: string): name is MethodName {
-  return (METHOD_NAMES as string[]).includes(name);
+  return (ALL_METHOD_NAMES as string[]).includes(name);
 }
 
 /** The spec of a method by name, or an error listing the known ones. */
@@ -37,7 +45,7 @@ export function methodSpec<N extends MethodName>(name: N): Extract<AnySpec, { na
 export function methodSpec(name: string): AnySpec;
 export function methodSpec(name: string): AnySpec {
   const spec = METHOD_SPECS.find((s) => s.name === name);
-  if (!spec) throw new Error(`unknown method '${name}' (known: ${METHOD_NAMES.join(', ')}; compose with '+', e.g. bitfit+prompt)`);
+  if (!spec) throw new Error(`unknown method '${name}' (known: ${ALL_METHOD_NAMES.join(', ')}; compose with '+', e.g. bitfit+prompt)`);
   return spec;
 }
 

@@ -93,9 +93,10 @@ interface OneRun {
  * values, then score test once.
  */
 async function runOne(spec: RunSpec, seed: number, lr: number, o: CompareOptions, tokenizer: TextTokenizer): Promise<OneRun> {
-  const task = makeTask(o.task, tokenizer, { ...o, seed });
-  const { model } = await loadFor(task, o, seed);
+  const { model } = await loadFor(TASK_INFO[o.task], o, seed);
   const method = await buildMethod(spec.method, baseOf(model), { ...spec.settings, seed });
+  // infix tuning's slots are part of the task's input layout (the subject task puts them after the body)
+  const task = makeTask(o.task, tokenizer, { ...o, seed, infix: method.hidden?.numVirtualTokens });
   const peft = new PeftModel(model, [method]);
   const counts = peft.counts();
   // a method's analysis hook (BitFit: which biases moved) sees its base parameters before and after training

@@ -12,6 +12,7 @@ import type { ModelConfig } from '../io/config.js';
 import { CheckpointError } from '../models/checkpoint.js';
 import { TokenizerError, type TextTokenizer } from '../io/tokenizer.js';
 import { packageRoot } from '../data/load.js';
+import { Bart } from '../models/bart.js';
 import { Bert, type BertHead } from '../models/bert.js';
 import { Gpt2 } from '../models/gpt2.js';
 
@@ -45,6 +46,19 @@ export interface LoadModelOptions {
   allowNonfinite?: boolean;
 }
 
+/** Each layer count config.json states, with the checkpoint keys that hold those layers. */
+function layerCounts(c: ModelConfig): { field: string; layers: number; key: RegExp }[] {
+  switch (c.modelType) {
+    case 'gpt2': return [{ field: 'n_layer', layers: c.nLayer, key: /(?:^|\.)h\.(\d+)\./ }];
+    case 'bert': return [{ field: 'num_hidden_layers', layers: c.numHiddenLayers, key: /(?:^|\.)layer\.(\d+)\./ }];
+    case 'bart': return [
+      { field: 'encoder_layers', layers: c.encoderLayers, key: /(?:^|\.)encoder\.layers\.(\d+)\./ },
+      { field: 'decoder_layers', layers: c.decoderLayers, key: /(?:^|\.)decoder\.layers\.(\d+)\./ },
+    ];
+    default: { const _: never = c; throw new Error(`unknown model ${(_ as ModelConfig).modelType}`); }
+  }
+}
+
 /**
  * The weights and the tokenizer of a folder. Checked before any model is built: config.json's layer count against
  * the layers the checkpoint holds (a huge `n_layer` would otherwise build that many layers), and the tokenizer's
@@ -52,13 +66,14 @@ export interface LoadModelOptions {
  */
 async function loadWeightsAndTokenizer(dir: string, config: ModelConfig, o: LoadModelOptions) {
   const weights = await loadSafetensors(join(dir, 'model.safetensors'), { requireFinite: !o.allowNonfinite });
-  const [field, layers] = config.modelType === 'gpt2' ? ['n_layer', config.nLayer] : ['num_hidden_layers', config.numHiddenLayers];
-  let held = 0;
-  for (const key of weights.tensors.keys()) {
-    const layer = /(?:^|\.)(?:h|layer)\.(\d+)\./.exec(key);
-    if (layer) held = Math.max(held, Number(layer[1]) + 1);
+  for (const { field, layers, key } of layerCounts(config)) {
+    let held = 0;
+    for (const name of weights.tensors.keys()) {
+      const layer = key.exec(name);
+      if (layer) held = Math.max(held, Number(layer[1]) + 1);
+    }
+    if (layers > held) throw new CheckpointError(`${join(dir, 'config.json')}: ${field}: ${layers} layers, but ${join(dir, 'model.safetensors')} holds ${held}`);
   }
-  if (layers > held) throw new CheckpointError(`${join(dir, 'config.json')}: ${field}: ${layers} layers, but ${join(dir, 'model.safetensors')} holds ${held}`);
   const vocabSize = config.vocabSize;
   const tokenizer = await loadTokenizer(dir);
   if (tokenizer.vocabSize > vocabSize) {
@@ -86,5 +101,15 @@ export async function loadBert(nameOrPath: string, o: LoadModelOptions): Promise
     : loaded;
   const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config, o);
   const model = Bert.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', head: o.head ?? 'base', seed: o.seed });
+  return { model, tokenizer, dir };
+}
+
+/** A BART folder (BartForConditionalGeneration or BartModel keys; `final_logits_bias` read when stored). */
+export async function loadBart(nameOrPath: string, o: LoadModelOptions): Promise<LoadedModel<Bart>> {
+  const dir = await recoveredModelDir(nameOrPath);
+  const config = await loadConfig(dir);
+  if (config.modelType !== 'bart') throw new Error(`${join(dir, 'config.json')}: model_type: '${config.modelType}', a BART model is needed here`);
+  const { weights, tokenizer } = await loadWeightsAndTokenizer(dir, config, o);
+  const model = Bart.load(config, weights.tensors, { backend: o.backend, dtype: o.dtype ?? 'f32', seed: o.seed });
   return { model, tokenizer, dir };
 }

@@ -15,6 +15,7 @@ import type { Gpt2 } from '../models/gpt2.js';
 import { generateWith, type PeftModel } from '../peft/peft-model.js';
 import type { VirtualLayout } from '../peft/hooks.js';
 import { parseTemplate, renderTemplate } from '../peft/template.js';
+import { infixPrompts, infixSlots } from '../peft/infix-tuning.js';
 
 /** A batch and, with a template, where its virtual tokens go. */
 type LaidOut = Batch & { layout?: VirtualLayout };
@@ -32,6 +33,8 @@ export interface TaskOptions {
   evalLimit?: number;
   /** P-tuning template for the input prompt's virtual tokens (spam task), e.g. "[P3] x [P3] [MASK]". */
   template?: string;
+  /** Infix tuning's P slots (subject task): body; INFIX; separator; subject. */
+  infix?: number;
 }
 
 export interface Evaluation { metric: number; extra: Record<string, number> }
@@ -105,6 +108,7 @@ function argmaxRows(values: ArrayLike<number>, classes: number): number[] {
 }
 
 export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Task {
+  if (o.infix && name !== 'subject') throw new Error(`infix tuning: the ${name} task has no infix slots (only subject: body; INFIX; separator; subject)`);
   // each text is tokenized once per task (training revisits examples every epoch; early stopping re-scores validation)
   const encoded = new Map<string, number[]>();
   const encode = (text: string): number[] => {
@@ -179,14 +183,21 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
     }
     case 'subject': {
       const eos = tok.specialTokenId('eos') ?? tok.specialTokenId('bos') ?? 0;
-      const opts = { maxLength: o.maxLength, padId: eos, eosId: eos, maxTargetLength: 16 };
+      const P = o.infix ?? 0;
+      // infix slots (placeholder ids, replaced at every layer) between the body and the separator; on top of maxLength
+      const opts = { maxLength: o.maxLength + P, padId: eos, eosId: eos, maxTargetLength: 16 };
       const train = loadSubject('train');
       const next = epochs(train, o.batchSize, o.seed);
       const sepIds = encode(SUBJECT_SEPARATOR);
+      const collate = (rows: ReturnType<typeof loadSubject>): LaidOut => {
+        const parts = rows.map((e) => subjectParts(e, encode)).map((p) => ({ ...p, separator: [...new Array<number>(P).fill(eos), ...p.separator!] }));
+        const b = collateCausalLm(parts, opts);
+        return P ? { ...b, layout: infixSlots(Array.from(b.targetStart, (start) => start - sepIds.length - P), b.shape[1], P) } : b;
+      };
       return {
         ...TASK_INFO.subject, trainSize: train.length,
         evalSizes: { validation: limit(loadSubject('validation')).length, test: limit(loadSubject('test')).length },
-        batch: (step) => collateCausalLm(next(step).map((e) => subjectParts(e, encode)), opts),
+        batch: (step) => collate(next(step)),
         loss: lossOf,
         async evaluate(peft, split) {
           const rows = limit(loadSubject(split));
@@ -194,10 +205,10 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
           let total = 0;
           let count = 0;
           for (const group of chunks(rows, 32)) {
-            const b = collateCausalLm(group.map((e) => subjectParts(e, encode)), opts);
+            const b = collate(group);
             const loss = noGrad(() => tidy(() => {
               const t = batchTensors(b, peft.base.wordEmbeddings.backend, peft.base.wordEmbeddings.dtype as 'f32');
-              return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels }) as { loss: Tensor }).loss;
+              return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, layout: b.layout }) as { loss: Tensor }).loss;
             }));
             const n = b.labels.filter((l, i) => l !== IGNORE_INDEX && i % b.shape[1] !== 0).length;
             total += (await loss.item()) * n;
@@ -208,8 +219,10 @@ export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Ta
           const predictions: string[] = [];
           // greedy decoding is the slow part: ROUGE-L on the first 100 examples of the split
           for (const group of chunks(rows.slice(0, 100), 16)) {
-            const prompts = group.map((e) => [...encode(e.body).slice(0, o.maxLength - sepIds.length - 16), ...sepIds]);
-            const out = await generateWith(peft as PeftModel<Gpt2>, prompts, { maxNewTokens: 12, stopTokens: [eos] });
+            const bodies = group.map((e) => encode(e.body).slice(0, o.maxLength - sepIds.length - 16));
+            const { prompts, layout } = P ? infixPrompts(bodies.map((x) => ({ x, after: sepIds })), P, eos, eos)
+              : { prompts: bodies.map((x) => [...x, ...sepIds]), layout: undefined };
+            const out = await generateWith(peft as PeftModel<Gpt2>, prompts, { maxNewTokens: 12, stopTokens: [eos], layout });
             predictions.push(...out.tokens.map((t) => tok.decode(t.filter((id) => id !== eos)).split('\n')[0].trim()));
           }
           return { metric: meanRougeL(predictions, rows.slice(0, 100).map((e) => e.subject)), extra: { targetLoss: total / Math.max(1, count) } };

@@ -2,7 +2,9 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseBartConfig } from '../../src/io/bart-config.js';
 import { configToJson, parseBertConfig, parseGpt2Config } from '../../src/io/config.js';
+import { Bart } from '../../src/models/bart.js';
 import { checkpointToSafetensors } from '../../src/models/checkpoint.js';
 import { Bert } from '../../src/models/bert.js';
 import { Gpt2 } from '../../src/models/gpt2.js';
@@ -30,6 +32,19 @@ export async function tinyBertDir(seed = 1): Promise<string> {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configToJson(config)));
   writeFileSync(join(dir, 'model.safetensors'), checkpointToSafetensors(await model.save()));
   copyTokenizer('bert', dir);
+  model.dispose();
+  return dir;
+}
+
+/** A tiny random BART folder (BartForConditionalGeneration's keys, the GPT-2-style byte-level tokenizer as BART's). */
+export async function tinyBartDir(seed = 1): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'webpeft-bart-'));
+  const config = parseBartConfig({ vocab_size: 4096, d_model: 16, encoder_layers: 2, decoder_layers: 2, encoder_attention_heads: 2,
+    decoder_attention_heads: 2, encoder_ffn_dim: 32, decoder_ffn_dim: 32, max_position_embeddings: 64 }, 'tiny');
+  const model = Bart.init(config, { seed });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configToJson(config)));
+  writeFileSync(join(dir, 'model.safetensors'), checkpointToSafetensors(await model.save()));
+  copyTokenizer('gpt2', dir);
   model.dispose();
   return dir;
 }
