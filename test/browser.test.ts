@@ -1,19 +1,18 @@
 /**
  * The page in web/ in a real browser: Debian's chromium, headless, WebGPU on SwiftShader (see shared/MISSION.md,
- * "Browser"). The bundle is built (and checked free of node: and 'webgpu' imports), web/ is served on 127.0.0.1, and
+ * "Browser"). The bundle is built (and checked free of node: and 'webgpu' imports), served as `npm run web` serves it, and
  * the page acquires the WebGPU backend through navigator.gpu, checks every op against the CPU, and prompt-tunes a
  * tiny GPT-2. Without /usr/bin/chromium the suite is skipped — with CI=true that is a failure instead.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { WebpeftResults } from '../web/main.js';
 import { buildWeb } from '../scripts/build-web.mjs';
+import { serveWeb } from '../scripts/serve-web.mjs';
 import { cpu } from '../src/kernels/cpu/index.js';
 import { TRAIN, trainDemo } from '../web/run.js';
 
@@ -22,28 +21,6 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI installs Debian's chromium (.ci/install-system.sh)`);
   console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium, or set WEBPEFT_CHROMIUM)`);
-}
-
-const WEB = resolve(import.meta.dirname, '../web');
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.map': 'application/json', '.css': 'text/css',
-};
-
-/** A static file server for web/ on 127.0.0.1 and a free port (a secure context: WebGPU needs one). */
-async function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path));
-    if (!file.startsWith(dir + sep)) { res.writeHead(403).end(); return; }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
-  await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(0, '127.0.0.1', ok); });
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
 describe.runIf(haveChromium)('the web page in headless chromium (WebGPU on SwiftShader)', () => {
@@ -60,7 +37,7 @@ describe.runIf(haveChromium)('the web page in headless chromium (WebGPU on Swift
     nodeLosses.catch(() => {}); // awaited (and reported) in the test
     const built = await buildWeb({ quiet: true });
     console.log(`bundle: ${(built.bytes / 1024).toFixed(0)} KiB, no node: or webgpu imports`);
-    ({ server, url } = await serve(WEB));
+    ({ server, url } = await serveWeb({ port: 0 })); // what `npm run web` serves, on a free port
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(join(tmpdir(), 'webpeft-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
