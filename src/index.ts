@@ -17,3 +17,9 @@ export { trainLoop, batchTensors, type TrainConfig, type TrainJob, type TrainRes
 export { fit, type FitOptions } from './train/fit.js';
 export { renderReport } from './report/report.js';
 export type { CompareResult, MethodResult, AblationResult, BiasDeltaRow } from './report/results.js';
+// the shipped tasks on examples the caller loads (the page fetches assets/data; Node: makeTask in webpeft/node)
+export { buildTask, TASK_INFO, TASK_NAMES, type Task, type TaskData, type TaskInfo, type TaskName, type TaskOptions, type Evaluation } from './train/task-build.js';
+export { baseSignature } from './train/base-check.js';
+// the report's SVG charts, for pages that draw the same plots live
+export { lineChart, heatmap, type LineSeries, type HeatmapOptions } from './report/svg.js';
+export { biasGrid, methodStyles } from './report/report.js';

@@ -1,5 +1,6 @@
 /**
- * The three tasks of `webpeft compare`, each on real data shipped in assets/data:
+ * The three tasks of `webpeft compare`, each on real data shipped in assets/data (browser-safe: the examples come
+ * in as a `TaskData`; ./tasks.ts reads them from the package's files for Node, the web page fetches them):
  *   spam    — SpamAssassin spam vs ham, sequence classification on BERT ([CLS] head); metric: accuracy;
  *   tokens  — capitalisation/punctuation restoration, token classification on BERT; metric: token micro-F1;
  *   subject — mail subject from body, generation with GPT-2; metrics: ROUGE-L of greedy subjects, target loss.
@@ -7,8 +8,9 @@
 import { noGrad } from '../autograd/op.js';
 import { tidy, type Tensor } from '../autograd/tensor.js';
 import { chunks, collateCausalLm, collateClassification, collateTokenClassification, spamLabelId, spamText, subjectParts,
-  shuffled, type Batch, IGNORE_INDEX, TOKEN_LABELS, SUBJECT_SEPARATOR } from '../data/datasets.js';
-import { loadSpam, loadSubject, loadTokens } from '../data/load.js';
+  shuffled, type Batch, IGNORE_INDEX, TOKEN_LABELS, SUBJECT_SEPARATOR, type SpamExample, type SubjectExample,
+  type TokensExample } from '../data/datasets.js';
+import type { Split } from '../data/text.js';
 import { accuracy, macroF1, meanRougeL, tokenF1 } from '../data/metrics.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Gpt2 } from '../models/gpt2.js';
@@ -102,7 +104,18 @@ function argmaxRows(values: ArrayLike<number>, classes: number): number[] {
   return out;
 }
 
-export function makeTask(name: TaskName, tok: TextTokenizer, o: TaskOptions): Task {
+/** A task's examples by split (Node: ../data/load.ts's loaders; a page: the same .jsonl files, fetched and parsed). */
+export interface TaskData {
+  spam(split: Split): SpamExample[];
+  tokens(split: Split): TokensExample[];
+  subject(split: Split): SubjectExample[];
+}
+
+/** A task on the examples `data` gives (the same batches and metrics wherever the examples come from). */
+export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, data: TaskData): Task {
+  const loadSpam = (split: Split) => data.spam(split);
+  const loadTokens = (split: Split) => data.tokens(split);
+  const loadSubject = (split: Split) => data.subject(split);
   const encode = (text: string) => tok.encode(text, { addSpecialTokens: false });
   const limit = <T>(xs: T[]) => (o.evalLimit ? xs.slice(0, o.evalLimit) : xs);
   switch (name) {
