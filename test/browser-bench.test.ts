@@ -181,6 +181,12 @@ describe.runIf(haveChromium)('the research bench page: train, compare with Node,
     for (const f of ['adapter_config.json', 'adapter_model.safetensors']) writeFileSync(join(hfOnly, f), readFileSync(join(dir, f)));
     expect(await cliEval('spam', hfOnly)).toEqual(pageMetrics(run));
     expect(await cliEval('spam', dir)).toEqual(pageMetrics(run));
+    // the HF pair uploaded back into the page: evaluated there as webpeft eval evaluates it
+    await page.setInputFiles('#upload-adapter', ['adapter_config.json', 'adapter_model.safetensors'].map((f) => join(hfOnly, f)));
+    await waitFor(page, s, 'upload evaluated', '!!window.__webpeft.upload', 60_000);
+    const upload = await page.evaluate(() => window.__webpeft.upload!);
+    expect('error' in upload ? upload.error : upload.kind).toBe('prefix'); // HF PEFT's PREFIX_TUNING without projection
+    if (!('error' in upload)) expect([upload.evaluation.metric, ...Object.values(upload.evaluation.extra)].map((x) => Number(x.toFixed(4)))).toEqual(pageMetrics(run));
     // training moved the prefix: the downloaded table against the same method freshly built (seed 42) in Node
     const { model } = await loadBert('bert-tiny', { backend: cpu, seed: RUN.seed, head: 'sequence-classification', numLabels: 2 });
     const fresh = await buildMethod('ptuning-v2', baseOf(model), { encoder: 'lstm', seed: RUN.seed });
@@ -223,5 +229,40 @@ describe.runIf(haveChromium)('the research bench page: train, compare with Node,
     expect(saved.runs.map((r) => r.method)).toEqual(['ptuning-v2', 'bitfit']);
     expect(saved.runs[1].losses).toEqual(run.losses);
     await page.screenshot({ path: join(ARTIFACTS, '3-both-runs.png'), fullPage: true });
+  }, 200_000);
+
+  it('prompt tuning on gpt2-tiny subject from a picked local folder: Node\'s losses, and webpeft generate\'s text under the downloaded adapter', async () => {
+    const folder = resolve(import.meta.dirname, '../assets/models/gpt2-tiny');
+    await page.selectOption('#model-source', 'local');
+    await page.setInputFiles('#model-folder', folder);
+    await page.fill('#steps', '3');
+    await page.fill('#eval-limit', '8');
+    await page.selectOption('#task', 'subject');
+    await page.selectOption('#method', 'prompt');
+    await page.click('#train');
+    await waitFor(page, s, 'prompt on subject: done', 'window.__webpeft.runs.length === 3 && !window.__webpeft.busy || !!window.__webpeft.error', 120_000);
+    const r = await page.evaluate(() => window.__webpeft);
+    expect(r.error, `${r.error}\n${s.consoleLines.join('\n')}`).toBeUndefined();
+    const run = r.runs[2];
+    expect(run.model).toBe('gpt2-tiny');
+    const cli = await runCli('train', '--task', 'subject', '--method', 'prompt', '--model', folder, '--steps', '3', '--batch-size', String(RUN.batchSize),
+      '--max-length', String(RUN.maxLength), '--seed', String(RUN.seed), '--eval-limit', '8', '--backend', 'cpu', '--out', join(work, 'node-prompt'));
+    expect(cli.code, cli.err).toBe(0);
+    const ref = JSON.parse(readFileSync(join(work, 'node-prompt', 'losses.json'), 'utf8')) as number[];
+    const drift = Math.max(...run.losses.map((l, i) => Math.abs(l - ref[i]) / ref[i]));
+    console.log(`prompt on gpt2-tiny subject (picked folder): losses ${run.losses.map((l) => l.toFixed(4)).join(', ')}; largest relative difference to Node: ${drift.toExponential(2)}`);
+    expect(drift).toBeLessThan(LOSS_TOLERANCE);
+    const prompt = 'Meeting moved to Thursday, please bring the draft.\nSubject:';
+    await page.fill('#gen-prompt', prompt);
+    await page.click('#generate');
+    await waitFor(page, s, 'generated', 'window.__webpeft.generated !== undefined', 60_000);
+    const generated = await page.evaluate(() => window.__webpeft.generated!);
+    await page.screenshot({ path: join(ARTIFACTS, '4-generate.png'), fullPage: true });
+    const { dir } = await downloadAdapter(3, 'prompt', 'subject');
+    const g = await runCli('generate', '--prompt', prompt, '--adapter', dir, '--model', 'gpt2-tiny', '--max-new-tokens', '12', '--backend', 'cpu');
+    expect(g.code, g.err).toBe(0);
+    console.log(`generated under the adapter: page ${JSON.stringify(generated)}, webpeft generate ${JSON.stringify(g.out.slice(prompt.length))}`);
+    expect(generated.length).toBeGreaterThan(0);
+    expect(prompt + generated).toBe(g.out);
   }, 200_000);
 });

@@ -2,12 +2,16 @@
  * The page's gradient-check panel in a real browser (test/helpers/browser.ts): the page acquires the WebGPU backend
  * through navigator.gpu, is cross-origin isolated as `npm run web` serves it, and checks every op of the op table
  * against the CPU; without navigator.gpu it says so and runs on the CPU backend (the same checks, f64 central
- * differences).
+ * differences), where a training run gives `webpeft train --backend cpu`'s losses exactly.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { WebpeftResults } from '../web/main.js';
 import { haveChromium, startPageSession, waitFor, type PageSession } from './helpers/browser.js';
+import { runCli } from './helpers/cli.js';
 
 describe.runIf(haveChromium)('the web page in headless chromium (WebGPU on SwiftShader)', () => {
   let s: PageSession;
@@ -40,12 +44,29 @@ describe.runIf(haveChromium)('the web page in headless chromium (WebGPU on Swift
     await page.close();
   }, 100_000);
 
-  it('without navigator.gpu it says so and runs the same checks on the CPU backend', async () => {
+  it('without navigator.gpu it says so, runs the same checks on the CPU backend, and trains there bit for bit as Node\'s CPU', async () => {
     const page = await s.open('', () => { delete (Navigator.prototype as { gpu?: unknown }).gpu; });
     const r = await parityOf(page, 40_000);
     expect(await page.textContent('#nogpu')).toMatch(/no WebGPU \(navigator\.gpu is undefined/);
     expect(r.hasWebGpu).toBe(false);
     expect(r.backend).toBe('cpu');
+    // BitFit, 3 steps on tokens: the page's one thread against webpeft train's worker pool (bit-identical kernels)
+    await page.selectOption('#task', 'tokens');
+    await page.selectOption('#method', 'bitfit');
+    await page.fill('#steps', '3');
+    await page.fill('#eval-limit', '8');
+    await page.click('#train');
+    await waitFor(page, s, 'CPU run done', 'window.__webpeft.runs.length === 1 && !window.__webpeft.busy || !!window.__webpeft.error', 60_000);
+    const run = (await page.evaluate(() => window.__webpeft)).runs[0];
+    const out = mkdtempSync(join(tmpdir(), 'webpeft-cpu-'));
+    try {
+      const cli = await runCli('train', '--task', 'tokens', '--method', 'bitfit', '--steps', '3', '--batch-size', '8', '--max-length', '32',
+        '--seed', '42', '--eval-limit', '8', '--backend', 'cpu', '--out', out);
+      expect(cli.code, cli.err).toBe(0);
+      expect(run.losses).toEqual(JSON.parse(readFileSync(join(out, 'losses.json'), 'utf8')));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
     await page.close();
-  }, 60_000);
+  }, 100_000);
 });

@@ -7,7 +7,7 @@
  */
 import {
   Bert, Gpt2, PeftModel, TASK_INFO, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION, TextTokenizer, assertFinite, baseOf,
-  baseSignature, batchTensors, buildMethod, buildTask, bySplit, defaultLr, exportHfAdapter, keep, methodLabel,
+  baseSignature, batchTensors, buildMethod, generateWith, peftModelFromFiles, buildTask, bySplit, defaultLr, exportHfAdapter, keep, methodLabel,
   methodSpec, noGrad, parseJsonl, parseModelConfig, parseSafetensors, parseTemplate, peftTypeOf, serializeSafetensors,
   stateTensors, tidy, trainLoop, virtualCount, warmupSteps,
   type AdamW, type Backend, type Batch, type BiasType, type Evaluation, type MethodName, type MethodSettings, type PeftMethod,
@@ -53,10 +53,34 @@ export const MODEL_OF: Record<TaskName, 'bert-tiny' | 'gpt2-tiny'> = { spam: 'be
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
 const DATA_FILE: Record<TaskName, string> = { spam: 'spam.jsonl', tokens: 'tokens.jsonl', subject: 'subject.jsonl' };
 
-/** An embedded model folder over HTTP, checked as model-dir.ts checks one on disk (config, finite weights, vocabulary). */
-export async function loadModel(task: TaskName, backend: Backend, seed: number, get: GetFile): Promise<{ model: Bert | Gpt2; tokenizer: Tokenizer; name: string }> {
-  const name = MODEL_OF[task];
-  const dir = `assets/models/${name}/`;
+/** Where a model comes from: the embedded one for the task (over HTTP), or an HF folder the user picked. */
+export interface ModelSource { name: string; get: GetFile; dir: string }
+
+export const embeddedModel = (task: TaskName, get: GetFile): ModelSource => ({ name: MODEL_OF[task], get, dir: `assets/models/${MODEL_OF[task]}/` });
+
+/**
+ * Files the user picked (a directory picker gives `folder/config.json`, …): a GetFile by base name. tokenizer_config.json
+ * may be missing (then {}); the other three are required and named when they are not there.
+ */
+export function pickedFolder(files: readonly File[]): ModelSource {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const folder = (files[0] as File & { webkitRelativePath?: string } | undefined)?.webkitRelativePath?.split('/')[0] || 'local model';
+  for (const need of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+    if (!byName.has(need)) throw new Error(`${folder}: no ${need} among the picked files (an HF model folder holds config.json, model.safetensors, tokenizer.json)`);
+  }
+  return {
+    name: folder, dir: '',
+    get: async (path) => {
+      const f = byName.get(path);
+      if (!f) return path === 'tokenizer_config.json' ? new TextEncoder().encode('{}') : Promise.reject(new Error(`${folder}/${path}: not picked`));
+      return new Uint8Array(await f.arrayBuffer());
+    },
+  };
+}
+
+/** A model folder, checked as model-dir.ts checks one on disk (config, finite weights, vocabulary, family). */
+export async function loadModel(task: TaskName, backend: Backend, seed: number, source: ModelSource): Promise<{ model: Bert | Gpt2; tokenizer: Tokenizer; name: string }> {
+  const { name, dir, get } = source;
   const [cfg, weightsBytes, tok, tokCfg] = await Promise.all(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'].map((f) => get(dir + f)));
   const loaded = parseModelConfig(json(cfg, `${dir}config.json`), `${dir}config.json`);
   const weights = parseSafetensors(weightsBytes, `${dir}model.safetensors`);
@@ -64,6 +88,7 @@ export async function loadModel(task: TaskName, backend: Backend, seed: number, 
   const tokenizer = new TextTokenizer(json(tok, `${dir}tokenizer.json`), json(tokCfg, `${dir}tokenizer_config.json`) as Record<string, unknown>, `${dir}tokenizer.json`);
   if (tokenizer.vocabSize > loaded.vocabSize) throw new Error(`${dir}tokenizer.json: model.vocab: ids up to ${tokenizer.vocabSize - 1}, but vocab_size is ${loaded.vocabSize}`);
   const info = TASK_INFO[task];
+  if (loaded.modelType !== info.family) throw new Error(`${dir}config.json: model_type: '${loaded.modelType}', the ${task} task needs a ${info.family} model`);
   if (loaded.modelType === 'gpt2') return { model: Gpt2.load(loaded, weights.tensors, { backend, dtype: 'f32', seed }), tokenizer, name };
   // as loadBert: a fresh classifier of numLabels classes, labels named as HF names them
   const n = info.numLabels ?? loaded.numLabels;
@@ -126,7 +151,7 @@ export class TrainedRun {
   optimizer: AdamW | null = null;
   readonly label: string;
 
-  constructor(readonly settings: RunSettings, readonly modelName: string, readonly model: Bert | Gpt2, readonly method: PeftMethod,
+  constructor(readonly settings: RunSettings, readonly modelName: string, readonly model: Bert | Gpt2, readonly tokenizer: Tokenizer, readonly method: PeftMethod,
     readonly peft: PeftModel, readonly task: Task, readonly lr: number, readonly warmup: number) {
     this.label = methodLabel(settings.method, methodSettings(settings));
   }
@@ -159,6 +184,16 @@ export class TrainedRun {
     return files;
   }
 
+  /** GPT-2 runs: greedy continuation of `prompt` under the trained adapter (the KV-cache generator). */
+  async generate(prompt: string, maxNewTokens: number): Promise<string> {
+    if (!(this.model instanceof Gpt2)) throw new Error(`${this.label}: generation needs a GPT-2 run (the subject task)`);
+    const ids = this.tokenizer.encode(prompt, { addSpecialTokens: false });
+    if (ids.length === 0) throw new Error('generate: the prompt is empty');
+    const eos = this.tokenizer.specialTokenId('eos') ?? this.model.config.eosTokenId ?? undefined;
+    const out = await generateWith(this.peft as PeftModel<Gpt2>, [ids], { maxNewTokens, stopTokens: eos === undefined ? [] : [eos] });
+    return this.tokenizer.decode(out.tokens[0].filter((id) => id !== eos));
+  }
+
   dispose(): void {
     this.optimizer?.dispose();
     this.optimizer = null;
@@ -168,8 +203,8 @@ export class TrainedRun {
 }
 
 /** Loads the model and data, builds the method and trains it as `webpeft train` would, then evaluates on validation. */
-export async function trainRun(s: RunSettings, backend: Backend, get: GetFile, cb: RunCallbacks = {}): Promise<TrainedRun> {
-  const { model, tokenizer, name } = await loadModel(s.task, backend, s.seed, get);
+export async function trainRun(s: RunSettings, backend: Backend, get: GetFile, cb: RunCallbacks = {}, source = embeddedModel(s.task, get)): Promise<TrainedRun> {
+  const { model, tokenizer, name } = await loadModel(s.task, backend, s.seed, source);
   let run: TrainedRun | null = null;
   try {
     const data = await loadTaskData(s.task, get);
@@ -179,7 +214,7 @@ export async function trainRun(s: RunSettings, backend: Backend, get: GetFile, c
     const task = buildTask(s.task, tokenizer, { batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed, evalLimit: s.evalLimit, template: s.template }, data);
     const lr = s.lr ?? defaultLr(s.method);
     const warmup = warmupSteps({ steps: s.steps, lr: 0 });
-    run = new TrainedRun(s, name, model, method, peft, task, lr, warmup);
+    run = new TrainedRun(s, name, model, tokenizer, method, peft, task, lr, warmup);
     const analysis = s.method === 'bitfit' ? methodSpec('bitfit').analysis : undefined;
     const before = analysis ? await analysis.capture(base.params) : null;
     const virtual = !!(method.input || method.kv);
@@ -259,4 +294,29 @@ export async function virtualAttention(peft: PeftModel, batch: Batch & { layout?
     for (const p of layers) p.dispose();
   }
   return out;
+}
+
+/**
+ * An uploaded HF PEFT adapter (adapter_config.json + adapter_model.safetensors) on the task's model, evaluated on
+ * the validation split: what `webpeft eval --adapter` prints for it.
+ */
+export async function evaluateUpload(files: Record<string, Uint8Array>, s: Pick<RunSettings, 'task' | 'maxLength' | 'seed' | 'evalLimit'>,
+  backend: Backend, get: GetFile, source = embeddedModel(s.task, get)): Promise<{ evaluation: Evaluation; metric: string; kind: string }> {
+  const config = files['adapter_config.json'], weights = files['adapter_model.safetensors'];
+  if (!config || !weights) {
+    throw new Error(`an HF PEFT adapter is adapter_config.json + adapter_model.safetensors; got ${Object.keys(files).join(', ') || 'nothing'}` +
+      (files['training_state.json'] ? ' (a training state alone — BitFit, full, frozen — is read by webpeft eval in Node)' : ''));
+  }
+  const { model, tokenizer } = await loadModel(s.task, backend, s.seed, source);
+  try {
+    const data = await loadTaskData(s.task, get);
+    const peft = peftModelFromFiles(model, { config: utf8.decode(config), weights });
+    const task = buildTask(s.task, tokenizer, { batchSize: 16, maxLength: s.maxLength, seed: s.seed, evalLimit: s.evalLimit }, data);
+    const evaluation = await task.evaluate(peft, 'validation');
+    const kind = peft.adapters[0][0].kind;
+    for (const m of peft.adapters.flat()) m.params.dispose();
+    return { evaluation, metric: task.metric, kind };
+  } finally {
+    model.dispose();
+  }
 }

@@ -12,10 +12,11 @@ import {
 import { acquire, parity, parityPlan, type ParityRow } from './run.js';
 import { fetchFile, trainRun, type BiasDelta, type RunSettings, type TrainedRun, type VirtualAttention } from './bench.js';
 import { zipStored } from './zip.js';
+import { modelSource, offerForGeneration, setUpExtras, type UploadResult } from './extras.js';
 
 /** One finished run as the test reads it. */
 export interface RunSummary {
-  label: string; method: MethodName; task: TaskName; losses: number[]; seconds: number; stepsPerSecond: number;
+  label: string; method: MethodName; task: TaskName; model: string; losses: number[]; seconds: number; stepsPerSecond: number;
   trainable: number; percent: number; metric: string; validation: number; extra: Record<string, number>;
   deltas: BiasDelta[]; attention: VirtualAttention | null; settings: RunSettings;
 }
@@ -34,6 +35,10 @@ export interface WebpeftResults {
   runs: RunSummary[];
   parity: ParityRow[];
   parityDone: boolean;
+  /** The last evaluated upload (or why it failed). */
+  upload?: UploadResult | { error: string };
+  /** The last generated continuation. */
+  generated?: string;
   error?: string;
 }
 
@@ -155,14 +160,17 @@ function readSettings(): RunSettings {
 
 // ---------------------------------------------------------------- drawing
 
-function drawLosses(live?: { label: string; method: string; losses: number[] }): void {
-  const shown = [...results.runs.map((r) => ({ label: r.label, method: r.method, losses: r.losses })), ...(live ? [live] : [])];
+/** One loss chart per task (losses of different tasks are on different scales), every run of it side by side. */
+function drawLosses(live?: { label: string; method: string; task: TaskName; losses: number[] }): void {
+  const shown = [...results.runs, ...(live ? [live] : [])].map((r, i) => ({ ...r, n: i + 1 }));
   const styles = methodStyles(shown.map((r) => ({ method: r.method }) as never));
-  $('loss-chart').innerHTML = lineChart({
-    id: 'plot-loss', title: 'Training loss per step (every run)', xTitle: 'step', yTitle: 'loss', width: 760, height: 320,
-    series: shown.map((r, i) => ({ name: `${i + 1}. ${r.label}`, ...styles[i], points: r.losses.map((l, s): [number, number] => [s + 1, l]) })),
+  const tasks = [...new Set(shown.map((r) => r.task))];
+  $('loss-chart').innerHTML = (tasks.length ? tasks : [null]).map((task) => lineChart({
+    id: `plot-loss-${task ?? 'none'}`, title: task ? `Training loss per step — ${task} (${TASK_INFO[task].metric})` : 'Training loss per step',
+    xTitle: 'step', yTitle: 'loss', width: 760, height: 300,
+    series: shown.flatMap((r, i) => (r.task === task ? [{ name: `${r.n}. ${r.label}`, ...styles[i], points: r.losses.map((l, s): [number, number] => [s + 1, l]) }] : [])),
     emptyNote: 'no run yet',
-  });
+  })).join('');
 }
 
 function drawDeltas(rows: BiasDelta[], step: number): void {
@@ -234,28 +242,30 @@ async function train(): Promise<void> {
   status('run-status', `${label}: loading the model and data…`);
   await paint();
   try {
+    const source = modelSource(s.task, getFile);
     const run = await trainRun(s, backend, getFile, {
       onStep: async (log, r) => {
         results.liveLosses = [...r.losses];
         const c = r.counts;
         status('run-status', `${r.label}: step ${log.step + 1} / ${s.steps}, loss ${log.loss.toFixed(4)}, ` +
           `${(r.losses.length / log.seconds).toFixed(2)} steps/s, trainable ${c.trainable.toLocaleString('en-US')} (${c.percent.toPrecision(3)} %)`);
-        drawLosses({ label: r.label, method: s.method, losses: r.losses });
+        drawLosses({ label: r.label, method: s.method, task: s.task, losses: r.losses });
         await paint();
       },
       onDeltas: (rows) => drawDeltas(rows, results.liveLosses.length),
       onAttention: (a, step) => drawAttention(a, step, label),
-    });
+    }, source);
     status('run-status', `${run.label}: evaluated on ${s.evalLimit} validation examples`);
     trained.push(run);
     const c = run.counts;
     const summary: RunSummary = {
-      label: run.label, method: s.method, task: s.task, losses: run.losses, seconds: run.seconds, stepsPerSecond: run.stepsPerSecond,
+      label: run.label, method: s.method, task: s.task, model: run.modelName, losses: run.losses, seconds: run.seconds, stepsPerSecond: run.stepsPerSecond,
       trainable: c.trainable, percent: c.percent, metric: run.task.metric, validation: run.validation!.metric, extra: run.validation!.extra,
       deltas: run.deltas, attention: run.attention, settings: s,
     };
     results.runs.push(summary);
     addRunRow(run, summary);
+    offerForGeneration(run, trained.length - 1, `${results.runs.length}. ${run.label} (${run.modelName})`);
     drawLosses();
     ($('download-results') as HTMLButtonElement).disabled = false;
     status('run-status', `${run.label}: loss ${run.losses[0].toFixed(4)} → ${run.losses.at(-1)!.toFixed(4)} in ${run.seconds.toFixed(1)} s ` +
@@ -335,6 +345,10 @@ async function start(): Promise<void> {
     $('train').addEventListener('click', () => void train());
     $('run-parity').addEventListener('click', () => void runParity());
     $('download-results').addEventListener('click', downloadResults);
+    setUpExtras({
+      backend: () => backend, settings: readSettings, getFile, trained,
+      onUpload: (r) => { results.upload = r; }, onGenerated: (t) => { results.generated = t; },
+    });
     ($('train') as HTMLButtonElement).disabled = false;
     ($('run-parity') as HTMLButtonElement).disabled = false;
     results.ready = true;

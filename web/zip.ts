@@ -75,3 +75,31 @@ export function zipStored(files: Record<string, Uint8Array>, folder: string): Ui
   for (const p of all) { out.set(p, at); at += p.length; }
   return out;
 }
+
+/**
+ * The files of a zip of stored entries (what zipStored writes, or `zip -0`), by name. A compressed entry is an error
+ * asking for the unpacked files instead (this page carries no inflater).
+ */
+export function unzipStored(bytes: Uint8Array, fileName = 'archive.zip'): Map<string, Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = bytes.length - 22;
+  while (end >= 0 && view.getUint32(end, true) !== 0x06054b50) end--; // the end record may carry a comment
+  if (end < 0) throw new Error(`${fileName}: not a zip archive (no end of central directory record)`);
+  const count = view.getUint16(end + 10, true);
+  let at = view.getUint32(end + 16, true);
+  const files = new Map<string, Uint8Array>();
+  for (let i = 0; i < count; i++) {
+    if (at + 46 > bytes.length || view.getUint32(at, true) !== 0x02014b50) throw new Error(`${fileName}: central directory entry ${i} is damaged`);
+    const method = view.getUint16(at + 10, true), crc = view.getUint32(at + 16, true), size = view.getUint32(at + 20, true);
+    const nameLength = view.getUint16(at + 28, true), local = view.getUint32(at + 42, true);
+    const name = new TextDecoder().decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+    if (name.endsWith('/')) continue; // a folder entry
+    if (method !== 0) throw new Error(`${fileName}: ${name} is compressed (method ${method}); unpack the archive and pick its files instead`);
+    const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+    const data = bytes.subarray(start, start + size);
+    if (data.length !== size || crc32(data) !== crc) throw new Error(`${fileName}: ${name} is damaged (size or CRC-32 does not match)`);
+    files.set(name, data);
+  }
+  return files;
+}
