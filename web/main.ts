@@ -1,30 +1,45 @@
 /**
- * The browser page: acquires the WebGPU backend through navigator.gpu (the same select.ts path the CLI takes),
- * runs the op-table parity check and a short prompt-tuning run, shows both, and publishes the results on
- * `window.__webpeft` for the browser test. Without navigator.gpu it says so and offers the CPU backend.
+ * The page: acquires WebGPU through navigator.gpu (the CPU backend when there is none), lets the user train any
+ * method of the registry on a shipped task (web/bench.ts does the work, as `webpeft train` does), draws every
+ * run's loss with the report's charts side by side, BitFit's bias-change heatmap and the attention to virtual
+ * tokens live, offers each adapter as a zip of the folder `webpeft train --out` writes, and keeps the gradient-check
+ * panel. Everything is published on `window.__webpeft` for the browser test.
  */
-import { GpuUnavailableError, releaseBackend, type Backend, type BackendName, type StepLog, type WebGpuBackend } from 'webpeft';
-import { acquire, parity, parityPlan, trainDemo, TRAIN, type ParityRow } from './run.js';
+import {
+  BIAS_TYPES, METHOD_NAMES, TASK_INFO, TASK_NAMES, biasGrid, defaultLr, heatmap, lineChart, methodSpec, methodStyles, releaseBackend,
+  type Backend, type BackendName, type BiasType, type MethodName, type TaskName, type WebGpuBackend,
+} from 'webpeft';
+import { acquire, parity, parityPlan, type ParityRow } from './run.js';
+import { fetchFile, trainRun, type BiasDelta, type RunSettings, type TrainedRun, type VirtualAttention } from './bench.js';
+import { zipStored } from './zip.js';
+import { modelSource, offerForGeneration, setUpExtras, type UploadResult } from './extras.js';
+
+/** One finished run as the test reads it. */
+export interface RunSummary {
+  label: string; method: MethodName; task: TaskName; model: string; losses: number[]; seconds: number; stepsPerSecond: number;
+  trainable: number; percent: number; metric: string; validation: number; extra: Record<string, number>;
+  deltas: BiasDelta[]; attention: VirtualAttention | null; settings: RunSettings;
+}
 
 export interface WebpeftResults {
-  /** 'webgpu' or 'cpu': the backend the checks ran on; null before one is chosen. */
   backend: BackendName | null;
-  /** The adapter's one-line description (WebGPU) or the CPU backend's name. */
   adapter: string | null;
   hasWebGpu: boolean;
+  crossOriginIsolated: boolean;
+  /** The backend is ready and the Train button enabled. */
+  ready: boolean;
+  /** A run is in progress. */
+  busy: boolean;
+  /** Steps of the run in progress (live). */
+  liveLosses: number[];
+  runs: RunSummary[];
   parity: ParityRow[];
-  /** Prompt-tuning losses, one per step. */
-  losses: number[];
-  /** The base model's full fine-tuning losses (phase 1). */
-  baseLosses: number[];
-  /** Seconds: backend acquisition, parity, base training, prompt tuning, all. */
-  timings: Record<string, number>;
-  trainable?: { trainable: number; base: number; percent: number };
-  /** Set when a run failed; `done` is true then too. */
+  parityDone: boolean;
+  /** The last evaluated upload (or why it failed). */
+  upload?: UploadResult | { error: string };
+  /** The last generated continuation. */
+  generated?: string;
   error?: string;
-  /** Waiting for the user (no WebGPU: the CPU button). */
-  waiting?: string;
-  done: boolean;
 }
 
 declare global {
@@ -38,194 +53,315 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
   if (cls) e.className = cls;
   return e;
 };
-/** Lets the page paint between long pieces of work. */
+/** Lets the page paint between steps (a macrotask, not a microtask). */
 const paint = () => new Promise<void>((r) => setTimeout(r, 0));
-/** A URL option as a positive integer, else the default. */
-const positiveInt = (v: string | null, d: number) => (v !== null && /^[1-9]\d{0,3}$/.test(v) ? Number(v) : d);
-const secs = (t0: number) => +((performance.now() - t0) / 1000).toFixed(3);
 
 const params = new URLSearchParams(location.search);
 const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator && !!navigator.gpu;
 const results: WebpeftResults = {
-  backend: null, adapter: null, hasWebGpu, parity: [], losses: [], baseLosses: [], timings: {}, done: false,
+  backend: null, adapter: null, hasWebGpu, crossOriginIsolated: globalThis.crossOriginIsolated === true, ready: false, busy: false,
+  liveLosses: [], runs: [], parity: [], parityDone: false,
 };
 window.__webpeft = results;
+const getFile = fetchFile(new URL('./', location.href).href);
+let backend: Backend | null = null;
+const trained: TrainedRun[] = [];
 
-function status(text: string, kind: '' | 'ok' | 'bad' = ''): void {
-  const s = $('status');
+function status(id: 'status' | 'run-status', text: string, kind: '' | 'ok' | 'bad' = ''): void {
+  const s = $(id);
   s.textContent = text;
   s.className = kind;
 }
 
-function fact(list: string, name: string, value: string): void {
-  $(list).append(el('dt', name), el('dd', value));
+function fact(name: string, value: string): void {
+  $('facts').append(el('dt', name), el('dd', value));
 }
 
-function fmtErr(x: number): string {
-  return Number.isFinite(x) ? (x === 0 ? '0' : x.toExponential(2)) : String(x);
+function fail(where: string, e: unknown): void {
+  const err = e as Error;
+  results.error = `${where}: ${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
+  status('status', results.error, 'bad');
+  const pre = $('error');
+  pre.hidden = false;
+  pre.textContent = String(err?.stack ?? e);
+}
+
+// ---------------------------------------------------------------- the form
+
+/** Which options a method reads (the rest are hidden). */
+type Option = 'virtualTokens' | 'hidden' | 'encoder' | 'biasTypes' | 'template';
+function optionsOf(m: MethodName): Option[] {
+  switch (m) {
+    case 'full': case 'frozen': return [];
+    case 'bitfit': return ['biasTypes'];
+    case 'prefix': return ['virtualTokens', 'hidden'];
+    case 'prompt': return ['virtualTokens', 'template'];
+    case 'ptuning': return ['virtualTokens', 'encoder', 'hidden', 'template'];
+    case 'ptuning-v2': return ['virtualTokens'];
+    case 'infix': return ['virtualTokens', 'hidden'];
+    default: { const _: never = m; return _; }
+  }
+}
+
+function setUpForm(): void {
+  for (const t of TASK_NAMES) $('task').append(new Option(`${t} — ${TASK_INFO[t].description}`, t));
+  for (const m of METHOD_NAMES) $('method').append(new Option(methodSpec(m).title, m));
+  ($('method') as HTMLSelectElement).value = 'ptuning-v2';
+  for (const b of BIAS_TYPES) {
+    const label = el('label');
+    const box = el('input');
+    Object.assign(box, { type: 'checkbox', checked: true, value: b, id: `bias-${b}` });
+    label.append(box, ` ${b}`);
+    $('bias-types').append(label);
+  }
+  $('method').addEventListener('change', showOptions);
+  $('task').addEventListener('change', showOptions);
+  showOptions();
+}
+
+function showOptions(): void {
+  const m = ($('method') as HTMLSelectElement).value as MethodName;
+  const task = ($('task') as HTMLSelectElement).value as TaskName;
+  const used = new Set(optionsOf(m));
+  if (task !== 'spam') used.delete('template'); // templates render around the spam task's mails
+  for (const e of document.querySelectorAll<HTMLElement>('[data-opt]')) e.hidden = !used.has(e.dataset.opt as Option);
+  ($('lr') as HTMLInputElement).placeholder = `default ${defaultLr(m)}`;
+  $('hidden-label').textContent = m === 'prefix' ? 'MLP hidden (0: none)' : 'encoder hidden';
+  const spec = methodSpec(m);
+  $('method-hint').textContent = `${spec.title}; HF PEFT type ${spec.peftType ?? 'none (the training state holds it)'}; model ${TASK_INFO[task].family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny'}`;
+}
+
+function readSettings(): RunSettings {
+  const v = (id: string) => ($(id) as HTMLInputElement).value.trim();
+  const int = (id: string, min: number): number | undefined => {
+    const s = v(id);
+    if (s === '') return undefined;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${id}: must be an integer ≥ ${min}, got '${s}'`);
+    return n;
+  };
+  const method = v('method') as MethodName;
+  const task = v('task') as TaskName;
+  const used = new Set(optionsOf(method));
+  const lr = v('lr') === '' ? undefined : Number(v('lr'));
+  if (lr !== undefined && !(lr > 0 && Number.isFinite(lr))) throw new Error(`learning rate: must be a number > 0, got '${v('lr')}'`);
+  const biasTypes = BIAS_TYPES.filter((b) => ($(`bias-${b}`) as HTMLInputElement).checked) as BiasType[];
+  if (used.has('biasTypes') && biasTypes.length === 0) throw new Error('bias types: tick at least one');
+  return {
+    task, method, lr, steps: int('steps', 1) ?? 20, batchSize: int('batch-size', 1) ?? 8, maxLength: int('max-length', 8) ?? 32,
+    seed: int('seed', 0) ?? 42, evalLimit: int('eval-limit', 1) ?? 64,
+    virtualTokens: used.has('virtualTokens') ? int('virtual-tokens', 1) : undefined,
+    hidden: used.has('hidden') ? int('hidden', 0) : undefined,
+    encoder: used.has('encoder') ? (v('encoder') as 'lstm' | 'mlp') : undefined,
+    // all types ticked is the CLI's default (no subset)
+    biasTypes: used.has('biasTypes') && biasTypes.length < BIAS_TYPES.length ? biasTypes : undefined,
+    template: used.has('template') && task === 'spam' && v('template') ? v('template') : undefined,
+  };
+}
+
+// ---------------------------------------------------------------- drawing
+
+/** One loss chart per task (losses of different tasks are on different scales), every run of it side by side. */
+function drawLosses(live?: { label: string; method: string; task: TaskName; losses: number[] }): void {
+  const shown = [...results.runs, ...(live ? [live] : [])].map((r, i) => ({ ...r, n: i + 1 }));
+  const styles = methodStyles(shown.map((r) => ({ method: r.method }) as never));
+  const tasks = [...new Set(shown.map((r) => r.task))];
+  $('loss-chart').innerHTML = (tasks.length ? tasks : [null]).map((task) => lineChart({
+    id: `plot-loss-${task ?? 'none'}`, title: task ? `Training loss per step — ${task} (${TASK_INFO[task].metric})` : 'Training loss per step',
+    xTitle: 'step', yTitle: 'loss', width: 760, height: 300,
+    series: shown.flatMap((r, i) => (r.task === task ? [{ name: `${r.n}. ${r.label}`, ...styles[i], points: r.losses.map((l, s): [number, number] => [s + 1, l]) }] : [])),
+    emptyNote: 'no run yet',
+  })).join('');
+}
+
+function drawDeltas(rows: BiasDelta[], step: number): void {
+  const { layers, types, values } = biasGrid(rows);
+  $('bitfit-what').textContent = `Bias change after step ${step + 1} (mean |Δb| per element, biasDeltas of peft/bitfit.ts, per layer × bias type).`;
+  $('bitfit-heatmap').innerHTML = heatmap({
+    id: 'plot-bitfit', title: `Which biases moved (BitFit, step ${step + 1})`, xTitle: 'bias type', yTitle: 'layer',
+    rowLabels: layers, colLabels: types, values, valueTitle: 'mean |Δb|',
+  });
+}
+
+function drawAttention(a: VirtualAttention, step: number, label: string): void {
+  $('attention-what').textContent = `${label}, after step ${step + 1}: mean attention probability from real query positions to each virtual token ` +
+    `on the first training batch (heads, rows and queries averaged); total share per layer: ${a.share.map((s, l) => `layer ${l} ${(100 * s).toFixed(1)} %`).join(', ')}.`;
+  $('attention-heatmap').innerHTML = heatmap({
+    id: 'plot-attention', title: `Attention to virtual tokens (${label})`, xTitle: 'virtual token', yTitle: 'layer',
+    rowLabels: a.values.map((_, l) => `layer ${l}`), colLabels: a.tokens, values: a.values, valueTitle: 'attention',
+  });
+}
+
+function addRunRow(run: TrainedRun, summary: RunSummary): void {
+  const tr = el('tr');
+  const fmt = (x: number) => x.toFixed(4);
+  const button = el('button', 'adapter .zip');
+  button.className = 'download-adapter';
+  button.addEventListener('click', () => void downloadAdapter(run, results.runs.indexOf(summary) + 1));
+  const cell = el('td');
+  cell.append(button);
+  tr.append(el('td', `${results.runs.length}. ${summary.label}`), el('td', summary.task), el('td', summary.trainable.toLocaleString('en-US')),
+    el('td', summary.percent.toPrecision(3)), el('td', String(summary.losses.length)), el('td', summary.stepsPerSecond.toFixed(2)),
+    el('td', `${fmt(summary.losses[0])} → ${fmt(summary.losses.at(-1)!)}`), el('td', `${summary.metric} ${fmt(summary.validation)}`), cell);
+  $('runs').querySelector('tbody')!.append(tr);
+}
+
+function download(name: string, bytes: Uint8Array, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+  const a = el('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+async function downloadAdapter(run: TrainedRun, n: number): Promise<void> {
+  const folder = `${run.settings.method}-${run.settings.task}-${n}`;
+  download(`${folder}.zip`, zipStored(await run.adapterFiles(), folder), 'application/zip');
+}
+
+function downloadResults(): void {
+  const body = {
+    format: 'webpeft-web-results', date: new Date().toISOString(), backend: results.backend, device: results.adapter,
+    userAgent: navigator.userAgent, runs: results.runs,
+  };
+  download('results.json', new TextEncoder().encode(`${JSON.stringify(body, null, 2)}\n`), 'application/json');
+}
+
+// ---------------------------------------------------------------- actions
+
+async function train(): Promise<void> {
+  if (!backend || results.busy) return;
+  let s: RunSettings;
+  try { s = readSettings(); } catch (e) { status('run-status', (e as Error).message, 'bad'); return; }
+  results.busy = true;
+  results.liveLosses = [];
+  ($('train') as HTMLButtonElement).disabled = true;
+  const label = `${s.method} on ${s.task}`;
+  status('run-status', `${label}: loading the model and data…`);
+  await paint();
+  try {
+    const source = modelSource(s.task, getFile);
+    const run = await trainRun(s, backend, getFile, {
+      onStep: async (log, r) => {
+        results.liveLosses = [...r.losses];
+        const c = r.counts;
+        status('run-status', `${r.label}: step ${log.step + 1} / ${s.steps}, loss ${log.loss.toFixed(4)}, ` +
+          `${(r.losses.length / log.seconds).toFixed(2)} steps/s, trainable ${c.trainable.toLocaleString('en-US')} (${c.percent.toPrecision(3)} %)`);
+        drawLosses({ label: r.label, method: s.method, task: s.task, losses: r.losses });
+        await paint();
+      },
+      onDeltas: (rows) => drawDeltas(rows, results.liveLosses.length),
+      onAttention: (a, step) => drawAttention(a, step, label),
+    }, source);
+    status('run-status', `${run.label}: evaluated on ${s.evalLimit} validation examples`);
+    trained.push(run);
+    const c = run.counts;
+    const summary: RunSummary = {
+      label: run.label, method: s.method, task: s.task, model: run.modelName, losses: run.losses, seconds: run.seconds, stepsPerSecond: run.stepsPerSecond,
+      trainable: c.trainable, percent: c.percent, metric: run.task.metric, validation: run.validation!.metric, extra: run.validation!.extra,
+      deltas: run.deltas, attention: run.attention, settings: s,
+    };
+    results.runs.push(summary);
+    addRunRow(run, summary);
+    offerForGeneration(run, trained.length - 1, `${results.runs.length}. ${run.label} (${run.modelName})`);
+    drawLosses();
+    ($('download-results') as HTMLButtonElement).disabled = false;
+    status('run-status', `${run.label}: loss ${run.losses[0].toFixed(4)} → ${run.losses.at(-1)!.toFixed(4)} in ${run.seconds.toFixed(1)} s ` +
+      `(${run.stepsPerSecond.toFixed(2)} steps/s); validation ${run.task.metric} ${run.validation!.metric.toFixed(4)}`, 'ok');
+  } catch (e) {
+    fail(label, e);
+    status('run-status', results.error!, 'bad');
+  } finally {
+    results.busy = false;
+    ($('train') as HTMLButtonElement).disabled = false;
+  }
 }
 
 function parityRow(r: ParityRow): void {
+  const f = (x: number) => (Number.isFinite(x) ? (x === 0 ? '0' : x.toExponential(2)) : String(x));
   const tr = el('tr');
-  tr.append(el('td', r.op), el('td', String(r.cases)), el('td', fmtErr(r.maxRelErr)), el('td', fmtErr(r.tolerance)),
-    el('td', r.ok ? '✓' : '✗', r.ok ? 'pass' : 'fail'));
+  tr.append(el('td', r.op), el('td', String(r.cases)), el('td', f(r.maxRelErr)), el('td', f(r.tolerance)), el('td', r.ok ? '✓' : '✗', r.ok ? 'pass' : 'fail'));
   if (r.counterexample) tr.title = r.counterexample;
   $('parity').querySelector('tbody')!.append(tr);
 }
 
-/** A loss curve on its own scale: one point per step, first and last values labelled. */
-function plot(id: string, losses: number[], steps: number, color: string): void {
-  const svg = $(id) as unknown as SVGSVGElement;
-  const W = Number(svg.getAttribute('width')), H = Number(svg.getAttribute('height'));
-  const L = 44, R = 12, T = 10, B = 24;
-  const n = Math.max(2, steps, losses.length);
-  const lo = losses.length ? Math.min(...losses) : 0, hi = losses.length ? Math.max(...losses) : 1;
-  const pad = (hi - lo) * 0.08 || 0.01;
-  const [y0, y1] = [lo - pad, hi + pad];
-  const x = (i: number) => L + ((W - L - R) * i) / (n - 1);
-  const y = (v: number) => T + ((H - T - B) * (y1 - v)) / (y1 - y0);
-  const node = (tag: string, attrs: Record<string, string | number>, text?: string) => {
-    const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-    if (text) e.textContent = text;
-    svg.append(e);
-  };
-  svg.replaceChildren();
-  node('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#999' });
-  node('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#999' });
-  const label = { 'text-anchor': 'end', 'font-size': 10, fill: '#57606a' };
-  if (losses.length) for (const v of [lo, hi]) node('text', { ...label, x: L - 4, y: y(v) + 3 }, v.toFixed(3));
-  for (const s of [0, n - 1]) node('text', { ...label, 'text-anchor': 'middle', x: x(s), y: H - B + 12 }, String(s + 1));
-  node('text', { ...label, 'text-anchor': 'middle', x: (L + W) / 2, y: H - 4 }, 'step');
-  if (losses.length === 0) return;
-  node('polyline', { points: losses.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2 });
-  for (const [i, v] of losses.entries()) node('circle', { cx: x(i), cy: y(v), r: 2.2, fill: color });
-}
-
-async function run(name: BackendName): Promise<void> {
-  const tAll = performance.now();
-  results.backend = name;
-  delete results.waiting;
-  $('nogpu').replaceChildren();
-  let backend: Backend | null = null;
+async function runParity(): Promise<void> {
+  if (!backend) return;
+  ($('run-parity') as HTMLButtonElement).disabled = true;
+  results.parity = [];
+  results.parityDone = false;
+  $('parity').querySelector('tbody')!.replaceChildren();
+  const cases = Number(params.get('cases') ?? 3) || 3;
+  const plan = parityPlan(backend);
+  $('parity-what').textContent = `${plan.what}; ${cases} random cases per op (fast-check, seed 7)`;
   try {
-    status(`acquiring the ${name} backend…`);
-    let t = performance.now();
-    const got = await acquire(name);
-    backend = got.backend;
-    results.adapter = got.adapter;
-    results.timings.acquire = secs(t);
-    fact('facts', 'backend', got.adapter);
-    if (name === 'webgpu') {
-      const gpu = backend as WebGpuBackend;
-      const info = gpu.ctx.adapter.info;
-      const parts = [['vendor', info.vendor], ['architecture', info.architecture], ['device', info.device], ['description', info.description]]
-        .filter(([, v]) => v).map(([k, v]) => `${k} ${v}`);
-      if (info.isFallbackAdapter) parts.push('fallback (software) adapter');
-      fact('facts', 'adapter', parts.join('; '));
-      const optional = Object.entries(gpu.features).filter(([, on]) => on).map(([f]) => f);
-      fact('facts', 'features', `${[...gpu.ctx.device.features].sort().join(', ') || 'core only'} (webpeft uses: ${optional.join(', ') || 'none of its optional ones'})`);
-      fact('facts', 'limits', `maxStorageBufferBindingSize ${(gpu.ctx.device.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, ` +
-        `maxComputeInvocationsPerWorkgroup ${gpu.ctx.device.limits.maxComputeInvocationsPerWorkgroup}, matmul kernel '${gpu.matmulKernel}'`);
-    }
-    fact('facts', 'user agent', navigator.userAgent);
-
-    const cases = positiveInt(params.get('cases'), 3);
-    const plan = parityPlan(backend);
-    $('parity-what').textContent = `${plan.what}; ${cases} random cases per op (fast-check, seed 7)`;
-    status(`parity: 0 / ${plan.ops.length} ops…`);
-    await paint();
-    t = performance.now();
-    results.parity = await parity(backend, cases, async (r) => {
-      parityRow(r);
-      status(`parity: ${results.parity.length + 1} / ${plan.ops.length} ops (${r.op})…`);
-      results.parity.push(r);
-      await paint();
-    }, plan.ops);
-    results.timings.parity = secs(t);
+    await parity(backend, cases, async (r) => { results.parity.push(r); parityRow(r); await paint(); }, plan.ops);
     const bad = results.parity.filter((r) => !r.ok);
-    fact('facts', 'parity', `${results.parity.length - bad.length} / ${results.parity.length} ops ok in ${results.timings.parity.toFixed(1)} s${bad.length ? ` — FAILED: ${bad.map((r) => r.op).join(', ')}` : ''}`);
-
-    const steps = positiveInt(params.get('steps'), TRAIN.steps);
-    const setup = { ...TRAIN, steps };
-    $('train-what').textContent = `GPT-2 ${setup.config.n_layer} layers × ${setup.config.n_embd} wide, character vocabulary (${setup.config.vocab_size}), random init. ` +
-      `A random-init model's logits are ≈ 0, so there is nothing for a prompt to steer: phase 1 gives the base ${setup.baseSteps} steps of full fine-tuning on two texts. ` +
-      `Phase 2 freezes it and trains only ${setup.virtualTokens} soft-prompt embeddings on one of the texts for ${steps} steps (AdamW, lr ${setup.lr}). Same training loop as the CLI.`;
-    const draw = () => {
-      plot('plot-base', results.baseLosses, setup.baseSteps, '#8c959f');
-      plot('plot-prompt', results.losses, setup.steps, '#0969da');
-    };
-    draw();
-    status('training…');
-    await paint();
-    t = performance.now();
-    const tr = await trainDemo(backend, async (phase: 'base' | 'prompt', log: StepLog) => {
-      (phase === 'base' ? results.baseLosses : results.losses).push(log.loss);
-      status(`${phase === 'base' ? 'base model, full fine-tuning' : 'prompt tuning'}: step ${log.step + 1}, loss ${log.loss.toFixed(4)}`);
-      draw();
-      await paint();
-    }, setup);
-    results.baseLosses = tr.baseLosses;
-    results.losses = tr.losses;
-    results.timings.base = +tr.baseSeconds.toFixed(3);
-    results.timings.prompt = +tr.seconds.toFixed(3);
-    results.timings.train = secs(t);
-    results.trainable = { trainable: tr.trainable, base: tr.base, percent: tr.percent };
-    draw();
-    const first = tr.losses[0], last = tr.losses[tr.losses.length - 1];
-    if (tr.baseLosses.length) fact('train-facts', 'base', `loss ${tr.baseLosses[0].toFixed(4)} → ${tr.baseLosses[tr.baseLosses.length - 1].toFixed(4)} in ${tr.baseSeconds.toFixed(2)} s (${(1000 * tr.baseSeconds / tr.baseLosses.length).toFixed(0)} ms/step)`);
-    fact('train-facts', 'prompt', `loss ${first.toFixed(4)} → ${last.toFixed(4)} in ${tr.seconds.toFixed(2)} s (${(1000 * tr.seconds / tr.losses.length).toFixed(0)} ms/step)`);
-    fact('train-facts', 'trainable', `${tr.trainable} of ${tr.base} (${tr.percent.toFixed(2)} %)`);
-
-    results.timings.total = secs(tAll);
-    const fell = last < first;
-    status(`done in ${results.timings.total.toFixed(1)} s on ${got.adapter}: ${results.parity.length - bad.length}/${results.parity.length} ops ok; ` +
-      `prompt-tuning loss ${first.toFixed(3)} → ${last.toFixed(3)}`, bad.length === 0 && fell ? 'ok' : 'bad');
+    $('parity-what').textContent += ` — ${results.parity.length - bad.length} / ${results.parity.length} ops ok${bad.length ? `; FAILED: ${bad.map((r) => r.op).join(', ')}` : ''}`;
   } catch (e) {
-    const err = e as Error;
-    results.error = `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`;
-    if (err instanceof GpuUnavailableError) {
-      // navigator.gpu exists but gives no adapter (e.g. Chromium on Linux without --enable-unsafe-webgpu)
-      status(`No WebGPU adapter in this browser: ${err.message}.`, 'bad');
-      offerCpu('WebGPU is present but offers no adapter here (blocklisted GPU, or a Chromium without --enable-unsafe-webgpu).');
-    } else {
-      status(`failed: ${results.error}`, 'bad');
-      const pre = $('error');
-      pre.hidden = false;
-      pre.textContent = String(err?.stack ?? e);
-      if (name === 'webgpu') offerCpu(`WebGPU failed here (${err?.message ?? e}).`);
-    }
+    fail('gradient check', e);
   } finally {
-    if (backend) releaseBackend(backend);
-    results.done = true;
+    results.parityDone = true;
+    ($('run-parity') as HTMLButtonElement).disabled = false;
   }
 }
 
-function offerCpu(why: string): void {
-  const box = el('div', undefined, 'warning');
-  const p = el('p', `${why} The same checks can run on webpeft's CPU backend (plain TypeScript) instead.`);
-  p.style.margin = '0';
-  const b = el('button', 'Run the checks on the CPU backend');
-  b.id = 'run-cpu';
-  b.addEventListener('click', () => {
-    for (const id of ['facts', 'train-facts']) $(id).replaceChildren();
-    $('parity').querySelector('tbody')!.replaceChildren();
-    $('error').hidden = true;
-    Object.assign(results, { parity: [], losses: [], baseLosses: [], timings: {}, error: undefined, done: false });
-    delete results.error;
-    void run('cpu');
-  });
-  box.append(p, b);
-  $('nogpu').replaceChildren(box);
+async function start(): Promise<void> {
+  setUpForm();
+  drawLosses();
+  const wanted = params.get('backend');
+  let name: BackendName = wanted === 'cpu' || !hasWebGpu ? 'cpu' : 'webgpu';
+  if (!hasWebGpu && wanted !== 'cpu') {
+    $('nogpu').replaceChildren(el('div', 'This browser has no WebGPU (navigator.gpu is undefined; in Chromium on Linux try --enable-unsafe-webgpu; ' +
+      'WebGPU also needs a secure context such as localhost). Training runs on webpeft\'s CPU backend (plain TypeScript) instead.', 'warning'));
+  }
+  try {
+    status('status', `acquiring the ${name} backend…`);
+    let got: { backend: Backend; adapter: string };
+    try {
+      got = await acquire(name);
+    } catch (e) {
+      if (name !== 'webgpu') throw e;
+      $('nogpu').replaceChildren(el('div', `WebGPU gave no usable device here (${(e as Error).message}); training runs on the CPU backend instead.`, 'warning'));
+      name = 'cpu';
+      got = await acquire(name);
+    }
+    backend = got.backend;
+    results.backend = name;
+    results.adapter = got.adapter;
+    fact('backend', got.adapter);
+    if (name === 'webgpu') {
+      const gpu = backend as WebGpuBackend;
+      const info = gpu.ctx.adapter.info;
+      fact('adapter', [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join('; ') + (info.isFallbackAdapter ? ' (software adapter)' : ''));
+      fact('features', [...gpu.ctx.device.features].sort().join(', ') || 'core only');
+    }
+    fact('cross-origin isolated', results.crossOriginIsolated
+      ? 'yes (SharedArrayBuffer available); the CPU backend still runs one thread here: its worker pool needs the training to run inside a Web Worker (a page\'s main thread may not Atomics.wait), which this page does not do yet'
+      : 'no (serve the page with npm run web for COOP/COEP); the CPU backend runs one thread');
+    fact('user agent', navigator.userAgent);
+    $('train').addEventListener('click', () => void train());
+    $('run-parity').addEventListener('click', () => void runParity());
+    $('download-results').addEventListener('click', downloadResults);
+    setUpExtras({
+      backend: () => backend, settings: readSettings, getFile, trained,
+      onUpload: (r) => { results.upload = r; }, onGenerated: (t) => { results.generated = t; },
+    });
+    ($('train') as HTMLButtonElement).disabled = false;
+    ($('run-parity') as HTMLButtonElement).disabled = false;
+    results.ready = true;
+    status('status', `ready on ${got.adapter}`, 'ok');
+    if (params.get('parity') === '1') await runParity();
+  } catch (e) {
+    fail('start', e);
+  }
 }
 
-const wanted = params.get('backend');
-if (wanted === 'cpu') {
-  void run('cpu');
-} else if (!hasWebGpu) {
-  status('No WebGPU in this browser.', 'bad');
-  results.waiting = 'no-webgpu';
-  offerCpu('This browser has no WebGPU: navigator.gpu is undefined (in Chromium, try --enable-unsafe-webgpu; WebGPU also needs a secure context such as https or localhost).');
-} else {
-  void run('webgpu');
-}
+addEventListener('pagehide', () => {
+  for (const r of trained) r.dispose();
+  if (backend) releaseBackend(backend);
+});
+void start();

@@ -84,5 +84,6 @@ export function attention(a: AttentionInput): Tensor {
   const scores = matmul(queries, keys, { transB: true });
   const seed = a.dropout.seeds.next(a.dropout.p);
   const probs = attentionProbs(scores, keyMask, { scale: a.scale, causal, p: seed === null ? 0 : a.dropout.p, seed: seed ?? 0 });
+  a.hooks?.attentionProbs?.(a.layer, probs);
   return matmul(probs, values);
 }

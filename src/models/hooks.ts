@@ -53,4 +53,10 @@ export interface ModelHooks {
    * (with a KV cache, later passes feed only new tokens), so a generator numbers later positions after them.
    */
   inputPrefixLength?(): number;
+  /**
+   * Sees one layer's attention probabilities, (B, H, T, S): after the mask and softmax (and dropout, in training),
+   * key positions a kv hook added first. Not PEFT: an observer for analysis (which keys a query reads); what it
+   * does with the tensor cannot change the pass (it gets the tensor attention goes on with).
+   */
+  attentionProbs?(layer: number, probs: Tensor): void;
 }

@@ -20,6 +20,8 @@ export interface PeftPass {
   adapterIds?: Int32Array;
   /** Template slots for virtual tokens (P-tuning templates); default: in front. */
   layout?: VirtualLayout;
+  /** Observes each layer's attention probabilities (B, H, T, S) in this pass (ModelHooks.attentionProbs). */
+  onAttention?: (layer: number, probs: Tensor) => void;
 }
 
 export interface TrainableCounts { trainable: number; base: number; percent: number }
@@ -75,6 +77,7 @@ export class PeftModel<M extends AnyModel = AnyModel> {
       adapterIds: input.adapterIds,
       layout: input.layout,
     });
+    if (input.onAttention) hooks.attentionProbs = input.onAttention;
     return this.model.forward({ ...input, hooks });
   }
 

@@ -21,6 +21,7 @@ import type { BaseModel, PeftMethod } from '../peft/method.js';
 import { buildMethod } from './methods.js';
 import { parseTrainingState, TrainingStateError, type TrainingState } from './training-state.js';
 import { checkBaseShape, checkBaseWeights } from './base-check.js';
+import { stateTensors } from './state-tensors.js';
 
 export type { TrainingState } from './training-state.js';
 
@@ -53,24 +54,7 @@ export async function saveAdapter(dir: string, base: BaseModel, method: PeftMeth
   const hf = peftTypeOf(method.kind)
     ? await exportHfAdapter(base, method, { taskType, baseModelNameOrPath: state.model, promptInit: state.settings.promptInit ?? 'vocab' })
     : null;
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  const keyOf = new Map<Tensor, string>();
-  const add = async (key: string, t: Tensor) => {
-    tensors.set(key, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
-    keyOf.set(t, key);
-  };
-  for (const [name, t] of method.params) await add(`method.${name}`, t);
-  // the base tensors the method trains — the same rule loadAdapter checks, whatever requiresGrad says now
-  for (const [name, t] of base.params) if (method.trainsBase?.(name)) await add(`base.${name}`, t);
-  if (opt) {
-    const { moments } = await opt.exportState();
-    for (const [t, { m, v }] of moments) {
-      const key = keyOf.get(t);
-      if (!key) continue;
-      tensors.set(`adam_m.${key}`, { shape: [...t.shape], data: Float32Array.from(m) });
-      tensors.set(`adam_v.${key}`, { shape: [...t.shape], data: Float32Array.from(v) });
-    }
-  }
+  const tensors = await stateTensors(base, method, opt);
   const written: string[] = [];
   await writeFolderAtomic(dir, async (folder) => {
     if (hf) {

@@ -43,7 +43,8 @@ export interface TrainJob {
   /** After backward, before clipping. (PEFT's gradient masks need nothing here: PeftModel sets them as tensor hooks.) */
   afterBackward?: () => void;
   config: TrainConfig;
-  onStep?: (log: StepLog) => void;
+  /** After each step; a returned promise is awaited before the next (a page paints there; nothing numeric changes). */
+  onStep?: (log: StepLog) => unknown;
   /** Continue a saved run at `step`: AdamW's step count and moments (see train/adapter-dir.ts). */
   resume?: { step: number; optimizerStep: number; moments: Map<Tensor, { m: ArrayLike<number>; v: ArrayLike<number> }> };
   /** Stop before this step (a checkpoint to resume from later); default config.steps. */
@@ -132,7 +133,7 @@ export async function trainLoop(job: TrainJob): Promise<TrainResult> {
       throw new NonFiniteError(step, name, `step ${step}: the gradient of ${name} is not finite (Σg² = ${values[bad + 1]}); training stopped (the weights in memory took this step; nothing was saved)`);
     }
     losses.push(value);
-    job.onStep?.({ step, loss: value, lr: c.lr * opt.lrScale, seconds: (performance.now() - start) / 1000 });
+    await job.onStep?.({ step, loss: value, lr: c.lr * opt.lrScale, seconds: (performance.now() - start) / 1000 });
   }
 }
 

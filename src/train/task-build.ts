@@ -1,0 +1,247 @@
+/**
+ * The three tasks of `webpeft compare`, each on real data shipped in assets/data (browser-safe: the examples come
+ * in as a `TaskData`; ./tasks.ts reads them from the package's files for Node, the web page fetches them):
+ *   spam    — SpamAssassin spam vs ham, sequence classification on BERT ([CLS] head); metric: accuracy;
+ *   tokens  — capitalisation/punctuation restoration, token classification on BERT; metric: token micro-F1;
+ *   subject — mail subject from body, generation with GPT-2; metrics: ROUGE-L of greedy subjects, target loss.
+ */
+import { noGrad } from '../autograd/op.js';
+import { tidy, type Tensor } from '../autograd/tensor.js';
+import { chunks, collateCausalLm, collateClassification, collateTokenClassification, spamLabelId, spamText, subjectParts,
+  shuffled, type Batch, IGNORE_INDEX, TOKEN_LABELS, SUBJECT_SEPARATOR, type SpamExample, type SubjectExample,
+  type TokensExample } from '../data/datasets.js';
+import type { Split } from '../data/text.js';
+import { accuracy, macroF1, meanRougeL, tokenF1 } from '../data/metrics.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import type { Gpt2 } from '../models/gpt2.js';
+import { generateWith, type PeftModel } from '../peft/peft-model.js';
+import type { VirtualLayout } from '../peft/hooks.js';
+import { parseTemplate, renderTemplate } from '../peft/template.js';
+import { infixPrompts, infixSlots } from '../peft/infix-tuning.js';
+
+/** A batch and, with a template, where its virtual tokens go. */
+type LaidOut = Batch & { layout?: VirtualLayout };
+import { batchTensors } from './trainer.js';
+
+export type TaskName = 'spam' | 'tokens' | 'subject';
+export const TASK_NAMES: TaskName[] = ['spam', 'tokens', 'subject'];
+
+export interface TaskOptions {
+  batchSize: number;
+  /** Real tokens per sequence (virtual tokens come on top). */
+  maxLength: number;
+  seed: number;
+  /** Evaluate on at most this many examples per split (default all). */
+  evalLimit?: number;
+  /** P-tuning template for the input prompt's virtual tokens (spam task), e.g. "[P3] x [P3] [MASK]". */
+  template?: string;
+  /** Infix tuning's P slots (subject task): body; INFIX; separator; subject. */
+  infix?: number;
+}
+
+export interface Evaluation { metric: number; extra: Record<string, number> }
+
+export interface TaskInfo {
+  name: TaskName;
+  description: string;
+  metric: string;
+  family: 'bert' | 'gpt2';
+  head: 'sequence-classification' | 'token-classification' | 'lm';
+  numLabels?: number;
+}
+
+export const TASK_INFO: Record<TaskName, TaskInfo> = {
+  spam: { name: 'spam', description: 'SpamAssassin: spam vs ham mail (sequence classification)', metric: 'accuracy', family: 'bert',
+    head: 'sequence-classification', numLabels: 2 },
+  tokens: { name: 'tokens', description: 'Capitalisation and punctuation restoration on held-out prose (token classification)',
+    metric: 'token F1', family: 'bert', head: 'token-classification', numLabels: TOKEN_LABELS.length },
+  subject: { name: 'subject', description: 'Mail subject from body (generation, GPT-2)', metric: 'ROUGE-L', family: 'gpt2', head: 'lm' },
+};
+
+export interface Task extends TaskInfo {
+  trainSize: number;
+  /** Examples scored per split (mails, sentences, bodies). */
+  evalSizes: { validation: number; test: number };
+  batch(step: number): Batch;
+  loss(peft: PeftModel, batch: Batch, step: number): Tensor;
+  evaluate(peft: PeftModel, split: 'validation' | 'test'): Promise<Evaluation>;
+}
+
+/** Batches of shuffled training examples, reshuffled each epoch. */
+function epochs<T>(items: T[], size: number, seed: number): (step: number) => T[] {
+  const perEpoch = Math.floor(items.length / size);
+  let epoch = -1;
+  let order: T[] = [];
+  return (step) => {
+    const e = Math.floor(step / perEpoch);
+    if (e !== epoch) { epoch = e; order = shuffled(items, seed + 7919 * e); }
+    const k = step % perEpoch;
+    return order.slice(k * size, (k + 1) * size);
+  };
+}
+
+function lossOf(peft: PeftModel, batch: Batch, step: number): Tensor {
+  const { backend, dtype } = peft.base.wordEmbeddings as Tensor & { dtype: 'f32' | 'f64' };
+  const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
+  return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, train: true, seed: step, layout: (batch as LaidOut).layout }).loss!;
+}
+
+/** Logits of a batch in evaluation mode, read back. */
+async function logitsOf(peft: PeftModel, batch: Batch): Promise<{ values: Float32Array | Float64Array; shape: readonly number[] }> {
+  const logits = noGrad(() => tidy(() => {
+    const { backend, dtype } = peft.base.wordEmbeddings;
+    const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
+    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (batch as LaidOut).layout }) as { logits: Tensor }).logits;
+  }));
+  const values = (await logits.data()) as Float32Array | Float64Array;
+  const shape = logits.shape;
+  logits.dispose();
+  return { values, shape };
+}
+
+function argmaxRows(values: ArrayLike<number>, classes: number): number[] {
+  const out: number[] = [];
+  for (let r = 0; r * classes < values.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (values[r * classes + c] > values[r * classes + best]) best = c;
+    out.push(best);
+  }
+  return out;
+}
+
+/** A task's examples by split (Node: ../data/load.ts's loaders; a page: the same .jsonl files, fetched and parsed). */
+export interface TaskData {
+  spam(split: Split): SpamExample[];
+  tokens(split: Split): TokensExample[];
+  subject(split: Split): SubjectExample[];
+}
+
+/** A task on the examples `data` gives (the same batches and metrics wherever the examples come from). */
+export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, data: TaskData): Task {
+  const loadSpam = (split: Split) => data.spam(split);
+  const loadTokens = (split: Split) => data.tokens(split);
+  const loadSubject = (split: Split) => data.subject(split);
+  if (o.infix && name !== 'subject') throw new Error(`infix tuning: the ${name} task has no infix slots (only subject: body; INFIX; separator; subject)`);
+  // each text is tokenized once per task (training revisits examples every epoch; early stopping re-scores validation)
+  const encoded = new Map<string, number[]>();
+  const encode = (text: string): number[] => {
+    let ids = encoded.get(text);
+    if (!ids) { ids = tok.encode(text, { addSpecialTokens: false }); encoded.set(text, ids); }
+    return ids;
+  };
+  const limit = <T>(xs: T[]) => (o.evalLimit ? xs.slice(0, o.evalLimit) : xs);
+  // evaluation batches are built once per split (early stopping scores validation many times)
+  const built = new Map<string, LaidOut[]>();
+  const evalBatches = (split: string, make: () => LaidOut[]): LaidOut[] => {
+    let b = built.get(split);
+    if (!b) { b = make(); built.set(split, b); }
+    return b;
+  };
+  switch (name) {
+    case 'spam': {
+      const cls = tok.specialTokenId('cls');
+      const sep = tok.specialTokenId('sep');
+      const pad = tok.specialTokenId('pad') ?? 0;
+      const around = { prefix: cls === null ? [] : [cls], suffix: sep === null ? [] : [sep] };
+      const parts = o.template ? parseTemplate(o.template) : null;
+      const mask = tok.specialTokenId('mask');
+      const collate = (rows: ReturnType<typeof loadSpam>): LaidOut => {
+        if (!parts) return collateClassification(rows.map(spamText), rows.map(spamLabelId), { encode, maxLength: o.maxLength, padId: pad, ...around });
+        // the template's virtual slots, anchors and [MASK] around each mail; the head still reads [CLS]
+        const r = renderTemplate(parts, rows.map(spamText), { encode, placeholderId: pad, maskId: mask ?? undefined, maxLength: o.maxLength, padId: pad, ...around });
+        return { ids: r.ids, attentionMask: r.attentionMask, labels: Int32Array.from(rows.map(spamLabelId)), shape: r.shape, labelShape: [rows.length], layout: r.layout };
+      };
+      const train = loadSpam('train');
+      const next = epochs(train, o.batchSize, o.seed);
+      return {
+        ...TASK_INFO.spam, trainSize: train.length,
+        evalSizes: { validation: limit(loadSpam('validation')).length, test: limit(loadSpam('test')).length },
+        batch: (step) => collate(next(step)),
+        loss: lossOf,
+        async evaluate(peft, split) {
+          const pred: number[] = [];
+          const gold: number[] = [];
+          for (const b of evalBatches(split, () => [...chunks(limit(loadSpam(split)), 64)].map(collate))) {
+            pred.push(...argmaxRows((await logitsOf(peft, b)).values, 2));
+            gold.push(...b.labels);
+          }
+          return { metric: accuracy(pred, gold), extra: { macroF1: macroF1(pred, gold, 2) } };
+        },
+      };
+    }
+    case 'tokens': {
+      const cls = tok.specialTokenId('cls');
+      const sep = tok.specialTokenId('sep');
+      const pad = tok.specialTokenId('pad') ?? 0;
+      const collate = (rows: ReturnType<typeof loadTokens>) => collateTokenClassification(rows,
+        { encode, maxLength: o.maxLength, padId: pad, prefix: cls === null ? [] : [cls], suffix: sep === null ? [] : [sep] });
+      const train = loadTokens('train');
+      const next = epochs(train, o.batchSize, o.seed);
+      const C = TOKEN_LABELS.length;
+      return {
+        ...TASK_INFO.tokens, trainSize: train.length,
+        evalSizes: { validation: limit(loadTokens('validation')).length, test: limit(loadTokens('test')).length },
+        batch: (step) => collate(next(step)),
+        loss: lossOf,
+        async evaluate(peft, split) {
+          const pred: number[] = [];
+          const gold: number[] = [];
+          for (const b of evalBatches(split, () => [...chunks(limit(loadTokens(split)), 64)].map(collate))) {
+            const p = argmaxRows((await logitsOf(peft, b)).values, C);
+            b.labels.forEach((g, i) => { if (g !== IGNORE_INDEX) { pred.push(p[i]); gold.push(g); } });
+          }
+          return { metric: tokenF1(pred, gold, 0).f1, extra: { accuracy: accuracy(pred, gold) } };
+        },
+      };
+    }
+    case 'subject': {
+      const eos = tok.specialTokenId('eos') ?? tok.specialTokenId('bos') ?? 0;
+      const P = o.infix ?? 0;
+      // infix slots (placeholder ids, replaced at every layer) between the body and the separator; on top of maxLength
+      const opts = { maxLength: o.maxLength + P, padId: eos, eosId: eos, maxTargetLength: 16 };
+      const train = loadSubject('train');
+      const next = epochs(train, o.batchSize, o.seed);
+      const sepIds = encode(SUBJECT_SEPARATOR);
+      const collate = (rows: ReturnType<typeof loadSubject>): LaidOut => {
+        const parts = rows.map((e) => subjectParts(e, encode)).map((p) => ({ ...p, separator: [...new Array<number>(P).fill(eos), ...p.separator!] }));
+        const b = collateCausalLm(parts, opts);
+        return P ? { ...b, layout: infixSlots(Array.from(b.targetStart, (start) => start - sepIds.length - P), b.shape[1], P) } : b;
+      };
+      return {
+        ...TASK_INFO.subject, trainSize: train.length,
+        evalSizes: { validation: limit(loadSubject('validation')).length, test: limit(loadSubject('test')).length },
+        batch: (step) => collate(next(step)),
+        loss: lossOf,
+        async evaluate(peft, split) {
+          const rows = limit(loadSubject(split));
+          // target loss (teacher forcing)
+          let total = 0;
+          let count = 0;
+          for (const group of chunks(rows, 32)) {
+            const b = collate(group);
+            const loss = noGrad(() => tidy(() => {
+              const t = batchTensors(b, peft.base.wordEmbeddings.backend, peft.base.wordEmbeddings.dtype as 'f32');
+              return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, layout: b.layout }) as { loss: Tensor }).loss;
+            }));
+            const n = b.labels.filter((l, i) => l !== IGNORE_INDEX && i % b.shape[1] !== 0).length;
+            total += (await loss.item()) * n;
+            count += n;
+            loss.dispose();
+          }
+          // greedy subjects
+          const predictions: string[] = [];
+          // greedy decoding is the slow part: ROUGE-L on the first 100 examples of the split
+          for (const group of chunks(rows.slice(0, 100), 16)) {
+            const bodies = group.map((e) => encode(e.body).slice(0, o.maxLength - sepIds.length - 16));
+            const { prompts, layout } = P ? infixPrompts(bodies.map((x) => ({ x, after: sepIds })), P, eos, eos)
+              : { prompts: bodies.map((x) => [...x, ...sepIds]), layout: undefined };
+            const out = await generateWith(peft as PeftModel<Gpt2>, prompts, { maxNewTokens: 12, stopTokens: [eos], layout });
+            predictions.push(...out.tokens.map((t) => tok.decode(t.filter((id) => id !== eos)).split('\n')[0].trim()));
+          }
+          return { metric: meanRougeL(predictions, rows.slice(0, 100).map((e) => e.subject)), extra: { targetLoss: total / Math.max(1, count) } };
+        },
+      };
+    }
+  }
+}
+
