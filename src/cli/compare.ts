@@ -145,6 +145,10 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (clash.length) throw new Error(`--rerun repeats the settings of ${v.rerun}; drop ${clash.map((k) => `--${k}`).join(', ')} (or run without --rerun)`);
     const s = readRerun(v.rerun);
     recordedBackend = s.backend;
+    const now = sha256File(join(modelDir(s.model), 'model.safetensors'));
+    if (s.modelSha256 && now !== s.modelSha256) {
+      console.error(`webpeft compare: ${s.model}'s model.safetensors is not the one ${v.rerun} was run on (sha256 ${now.slice(0, 12)}… vs ${String(s.modelSha256).slice(0, 12)}…); the numbers will differ`);
+    }
     plan = { task: s.task as TaskName, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick };
