@@ -8,8 +8,7 @@ import { readFileSync } from 'node:fs';
 import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
 import { ABLATIONS, runCompare, type CompareOptions } from '../train/compare.js';
 import { modelDir } from '../train/model-dir.js';
-import { topRows } from '../train/stats.js';
-import { renderReport } from '../report/report.js';
+import { bestRows, renderReport } from '../report/report.js';
 import type { AblationKind, CompareResult, CompareSettings } from '../report/results.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
 import { formatTable, Progress } from './table.js';
@@ -217,15 +216,18 @@ export async function compareCommand(argv: string[]): Promise<number> {
     evalLimit: plan.evalLimit, ablations: plan.ablations, quick: plan.quick,
   };
   const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
-  const top = topRows(result.methods.map((m) => ({ mean: m.validation, se: m.validationSe ?? NaN })));
+  // the report's rule: "best" past 2 SE, "tie" within them, "top" with one seed (no error to judge by)
+  const top = bestRows(result.methods);
+  const mark = top.clear ? ' (best)' : top.rows.size > 1 ? ' (tie)' : ' (top)';
   const rows = result.methods.map((r, i) => [
-    `${r.label}${top.rows.includes(i) ? (top.clear ? ' (best)' : ' (tie)') : ''}`, r.trainable.toLocaleString('en-US'),
+    `${r.label}${top.rows.has(i) ? mark : ''}`, r.trainable.toLocaleString('en-US'),
     r.percent === 0 ? '0' : r.percent < 0.01 ? r.percent.toExponential(1) : r.percent.toPrecision(3),
     String(r.lr ?? ''), pm(r.validation, r.validationSe), pm(r.test, r.testSe), (r.stepsKept ?? NaN).toFixed(0), r.trainSeconds.toFixed(1), r.peakMB.toFixed(0)]);
   const sizes = result.evalSizes ? `; ${result.evalSizes.validation} validation / ${result.evalSizes.test} test examples` : '';
   console.log(`\n${result.model} (${result.baseParams.toLocaleString('en-US')} parameters), task ${plan.task}, metric ${info.metric}, mean ± standard error over ${plan.seeds.length} seed(s)${sizes}`);
   console.log(formatTable(['method', 'trainable', '% of model', 'lr', `val ${info.metric}`, `test ${info.metric}`, 'steps kept', 'train s', 'peak MB'], rows));
-  if (!top.clear && top.rows.length > 1) console.log(`(tie) marks the rows whose validation ${info.metric} is within 2 standard errors of the highest: no clear best.`);
+  if (!top.clear && top.rows.size > 1) console.log(`(tie) marks the rows whose validation ${info.metric} is within 2 standard errors of the highest: no clear best.`);
+  if (!top.clear && top.rows.size === 1) console.log(`(top) marks the highest validation ${info.metric}; with one seed there is no standard error to say whether it is clear.`);
   const out = resolve(v.out);
   await writeAtomic(join(out, 'results.json'), `${JSON.stringify(result, null, 1)}\n`);
   await writeAtomic(join(out, 'report.html'), renderReport(result));
