@@ -20,7 +20,6 @@
  * GPT-2 only: BERT and BART have no per-layer hidden hook. Where the slots are is a `VirtualLayout` of kind
  * 'slots' given with each pass (`infixBatch`, `infixPrompts` build it).
  */
-import { tanh } from '../autograd/functions.js';
 import { noGrad } from '../autograd/op.js';
 import { keep, tidy, type Tensor } from '../autograd/tensor.js';
 import { Rng } from '../kernels/rng.js';
@@ -29,7 +28,7 @@ import { leftPad } from '../models/generate.js';
 import type { BaseModel, PassContext, PeftMethod } from './method.js';
 import { isTaskHead } from './baselines.js';
 import type { VirtualLayout } from './hooks.js';
-import { linear, linearParams, param, paramsOf } from './tables.js';
+import { mlpTable, param, paramsOf } from './tables.js';
 import { defineMethod, definedOnly } from './spec.js';
 
 export const INFIX_KEY = 'infix_activations';
@@ -63,13 +62,8 @@ export function infixTuning(base: BaseModel, c: InfixTuningConfig): InfixMethod 
   }
   if (c.initial) throw new Error('infix tuning: `initial` sets a plain table; use projection: null');
   const h = c.projection.hidden ?? D;
-  const params = paramsOf([
-    param(base, 'embedding.weight', [P, D], Float64Array.from({ length: P * D }, () => rng.normal())),
-    ...linearParams(base, 'transform.0', h, D, rng),
-    ...linearParams(base, 'transform.2', width, h, rng),
-  ]);
-  // Embedding → Linear → tanh → Linear, over the P rows: (P, L·D)
-  const produce = () => linear(params, 'transform.2', tanh(linear(params, 'transform.0', params.tensor('embedding.weight'))));
+  // Embedding → Linear → tanh → Linear, over the P rows: (P, width)
+  const { params, produce } = mlpTable(base, P, D, h, width, rng);
   return {
     kind: 'infix', params, trainsBase: trainHead ? isTaskHead : undefined,
     hidden: { numVirtualTokens: P, activations: (_ctx: PassContext) => produce() },

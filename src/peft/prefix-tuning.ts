@@ -6,14 +6,14 @@
  * prefix it produces. Options from the paper: prefix dropout, init from the base model's own K/V of a text,
  * and the embedding-only ablation (the MLP's output as input-layer virtual tokens, no per-layer prefix).
  */
-import { dropout, tanh } from '../autograd/functions.js';
+import { dropout } from '../autograd/functions.js';
 import { noGrad } from '../autograd/op.js';
 import { keep, tidy, type Tensor } from '../autograd/tensor.js';
 import { hash32, Rng } from '../kernels/rng.js';
 import type { LayerKV, ModelHooks } from '../models/hooks.js';
 import type { BaseModel, PassContext, PeftMethod } from './method.js';
 import { isTaskHead } from './baselines.js';
-import { linear, linearParams, param, paramsOf } from './tables.js';
+import { mlpTable, param, paramsOf } from './tables.js';
 import { PROMPT_KEY } from './prompt-tuning.js';
 import { defineMethod, definedOnly } from './spec.js';
 
@@ -53,13 +53,8 @@ export function prefixTuning(base: BaseModel, c: PrefixTuningConfig): PrefixMeth
   }
   if (c.initial) throw new Error('prefix tuning: `initial` sets a plain prefix; use projection: null');
   const h = c.projection.hidden ?? D;
-  const params = paramsOf([
-    param(base, 'embedding.weight', [P, D], Float64Array.from({ length: P * D }, () => rng.normal())),
-    ...linearParams(base, 'transform.0', h, D, rng),
-    ...linearParams(base, 'transform.2', width, h, rng),
-  ]);
-  // Embedding → Linear → tanh → Linear, over the P rows
-  const produce = () => linear(params, 'transform.2', tanh(linear(params, 'transform.0', params.tensor('embedding.weight'))));
+  // Embedding → Linear → tanh → Linear, over the P rows: (P, width)
+  const { params, produce } = mlpTable(base, P, D, h, width, rng);
   const p = c.dropout ?? 0;
   const source = { numVirtualTokens: P, produce: (ctx: PassContext) => withDropout(produce(), p, ctx) };
   return {

@@ -1,6 +1,6 @@
 /** Small shared pieces for method parameters: a Params of the method's own, and HF-style layers. */
 import { tensor } from '../autograd/create.js';
-import { add, matmul } from '../autograd/functions.js';
+import { add, matmul, tanh } from '../autograd/functions.js';
 import { keep, type Tensor } from '../autograd/tensor.js';
 import { Params } from '../models/params.js';
 import { Rng } from '../kernels/rng.js';
@@ -41,4 +41,19 @@ export async function embeddingRows(base: BaseModel, ids: number[]): Promise<Flo
     for (let d = 0; d < D; d++) out[r * D + d] = table[id * D + d];
   });
   return out;
+}
+
+/**
+ * The MLP reparameterisation of a (P, width) table (Prefix-Tuning's, used by prefix and infix tuning):
+ * `embedding.weight` (P, D) → Linear D→h (`transform.0`) → tanh → Linear h→width (`transform.2`), initialised from
+ * `rng` in that order. `produce()` builds the (P, width) table on the tape.
+ */
+export function mlpTable(base: BaseModel, P: number, D: number, h: number, width: number, rng: Rng): { params: Params; produce: () => Tensor } {
+  const params = paramsOf([
+    param(base, 'embedding.weight', [P, D], Float64Array.from({ length: P * D }, () => rng.normal())),
+    ...linearParams(base, 'transform.0', h, D, rng),
+    ...linearParams(base, 'transform.2', width, h, rng),
+  ]);
+  const produce = () => linear(params, 'transform.2', tanh(linear(params, 'transform.0', params.tensor('embedding.weight'))));
+  return { params, produce };
 }
