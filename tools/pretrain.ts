@@ -324,7 +324,6 @@ export async function evalBert(model: Bert, batches: readonly Batch[], majority:
 export function maskedLmLoss(model: Bert, b: Batch, o: { train: boolean; seed: number }): Tensor {
   if (model.head !== 'masked-lm') throw new Error('maskedLmLoss needs a masked-lm model');
   const c = model.config;
-  const p = (name: string) => model.params.tensor(name);
   // the encoder alone: the same parameter tensors under the 'base' head, with a constant stand-in pooler
   // (the pooler is not on the loss's path, so it gets no gradient and changes nothing)
   const body = new Params(model.params);
@@ -333,6 +332,14 @@ export function maskedLmLoss(model: Bert, b: Batch, o: { train: boolean; seed: n
   body.set('bert.pooler.dense.bias', tensor(new Float32Array(D), [D], { backend: model.backend, dtype: model.dtype }));
   const t = batchTensors(b, model.backend, model.dtype);
   const { hidden } = new Bert(c, 'base', body).forward({ ids: t.ids, attentionMask: t.attentionMask, train: o.train, seed: o.seed });
+  return maskedRowsLoss(model, hidden, b);
+}
+
+/** The MLM head and its cross-entropy at the labelled rows of `hidden` (B, T, D) only (see maskedLmLoss). */
+function maskedRowsLoss(model: Bert, hidden: Tensor, b: Batch): Tensor {
+  const c = model.config;
+  const p = (name: string) => model.params.tensor(name);
+  const D = c.hiddenSize;
   const rows: number[] = [];
   const labels: number[] = [];
   b.labels.forEach((l, i) => { if (l !== IGNORE_INDEX) { rows.push(i); labels.push(l); } });
@@ -425,17 +432,7 @@ export function pretrainingLoss(model: Bert, b: Batch & { tokenTypes?: Int32Arra
   const [B, T] = b.shape;
   const tokenTypeIds = b.tokenTypes ? tensor(b.tokenTypes, [B, T], { backend: model.backend, dtype: 'i32' }) : undefined;
   const { hidden, pooled } = new Bert(c, 'base', model.params).forward({ ids: t.ids, attentionMask: t.attentionMask, tokenTypeIds, train: o.train, seed: o.seed });
-  const D = c.hiddenSize;
-  const rows: number[] = [];
-  const labels: number[] = [];
-  b.labels.forEach((l, i) => { if (l !== IGNORE_INDEX) { rows.push(i); labels.push(l); } });
-  if (rows.length === 0) { rows.push(0); labels.push(IGNORE_INDEX); }
-  const picked = embedding(reshape(hidden, [B * T, D]), tensor(Int32Array.from(rows), [rows.length], { backend: model.backend, dtype: 'i32' }));
-  const dense = activate(linear(picked, p('cls.predictions.transform.dense.weight'), p('cls.predictions.transform.dense.bias')), c.activation);
-  const normed = layernorm(dense, p('cls.predictions.transform.LayerNorm.weight'), p('cls.predictions.transform.LayerNorm.bias'), c.layerNormEps);
-  const decoder = c.tieWordEmbeddings ? p('bert.embeddings.word_embeddings.weight') : p('cls.predictions.decoder.weight');
-  const mlm = crossEntropy(add(matmul(normed, decoder, { transB: true }), p('cls.predictions.bias')),
-    tensor(Int32Array.from(labels), [labels.length], { backend: model.backend, dtype: 'i32' }));
+  const mlm = maskedRowsLoss(model, hidden, b);
   if (!b.nspLabels) return mlm;
   const nsp = crossEntropy(linear(pooled!, p('cls.seq_relationship.weight'), p('cls.seq_relationship.bias')),
     tensor(b.nspLabels, [B], { backend: model.backend, dtype: 'i32' }));
