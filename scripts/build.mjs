@@ -16,3 +16,10 @@ await build({
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   entryPoints: [join(root, 'src/cli/entry.ts')], outfile: join(root, 'dist/cli.mjs'),
 });
+// compare's run workers (src/train/compare-workers.ts finds this file beside dist/cli.mjs)
+await build({
+  bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true, logLevel: 'warning',
+  external: ['webgpu', '@huggingface/tokenizers'],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  entryPoints: [join(root, 'src/train/compare-worker.ts')], outfile: join(root, 'dist/compare-worker.mjs'),
+});

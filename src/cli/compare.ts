@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
 import { ABLATIONS, runCompare, type CompareOptions } from '../train/compare.js';
 import { modelDir } from '../train/model-dir.js';
+import { compareWorkerPath, defaultRunWorkers, workerRunner } from '../train/compare-workers.js';
 import { bestRows, renderReport } from '../report/report.js';
 import type { AblationKind, CompareResult, CompareSettings } from '../report/results.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
@@ -16,7 +17,7 @@ import { formatTable, Progress } from './table.js';
 export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
                  [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
-                 [--quick] [--ablation ${ABLATIONS.join('|')}] [--rerun results.json] [--out DIR] [--json]
+                 [--quick] [--ablation ${ABLATIONS.join('|')}] [--rerun results.json] [--workers N] [--out DIR] [--json]
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
   prints method | trainable | % | validation | test (mean ± standard error over the seeds) | steps kept | time | memory,
   and writes report.html and results.json (every setting; --rerun repeats the run from it).
@@ -25,6 +26,7 @@ export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--
   the best checkpoint is kept (training stops after --patience scores without a gain); test is scored once per seed at
   that checkpoint and never used to choose. "best" marks a row only when it beats every other by > 2 standard errors.
   --backend auto (default): WebGPU on a hardware GPU, else the CPU backend (it says which and why).
+  --workers N: on the CPU backend, N runs at a time in worker threads (default: one per core); numbers are the same.
   --quick: one seed, 20 steps, 64 examples per split — a smoke run, labelled as such.`;
 
 /**
@@ -127,7 +129,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       encoder: { type: 'string' }, 'bias-types': { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
       'eval-every': { type: 'string' }, patience: { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
       quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true }, out: { type: 'string', default: '.' },
-      json: { type: 'boolean' }, lr: { type: 'string' }, 'eval-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, lr: { type: 'string' }, workers: { type: 'string' }, 'eval-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(compareHelp); return 0; }
@@ -181,19 +183,28 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const backendName = (v.backend ?? (recordedBackend === 'cpu' || recordedBackend === 'webgpu' ? recordedBackend : 'auto')) as BackendName | 'auto';
   if (!['auto', 'cpu', 'webgpu'].includes(backendName)) throw new Error(`--backend must be auto, cpu or webgpu, got '${v.backend}'`);
   const { backend, reason } = backendName === 'auto' ? await selectFastest() : { backend: await selectBackend(backendName), reason: `--backend ${backendName}` };
+  // independent runs side by side in worker threads (CPU backend): far better use of the cores than splitting
+  // bert-tiny's small kernels (src/train/compare-workers.ts)
+  const workerFile = compareWorkerPath();
+  const wanted = v.workers === undefined ? null : num(v.workers, '--workers', 1);
+  if (wanted !== null && wanted > 1 && backend.name !== 'cpu') throw new Error(`--workers ${wanted}: runs execute in parallel on the CPU backend only (this run uses ${backend.name})`);
+  if (wanted !== null && wanted > 1 && !workerFile) throw new Error(`--workers ${wanted}: the worker bundle (dist/compare-worker.mjs) is missing; run npm run build`);
+  const workers = backend.name === 'cpu' && workerFile ? wanted ?? defaultRunWorkers() : 1;
+  const pool = workers > 1 ? workerRunner(workers, workerFile!) : null;
   const info = TASK_INFO[plan.task];
   const modelName = plan.model ?? (info.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
   console.log(`webpeft compare — ${info.description}${plan.quick ? '  [--quick: a smoke run, too short to read anything into]' : ''}
 `
     + `backend ${backend.name}: ${backend.describe()} — ${reason}
 `
+    + `${workers > 1 ? `${workers} runs at a time in worker threads (--workers)\n` : ''}`
     + `up to ${plan.steps} steps per run (validation every ${plan.evalEvery}, patience ${plan.patience}), seeds ${plan.seeds.join(', ')}${plan.grid ? ', learning rates chosen on validation (--grid)' : ''}`);
   let bar: Progress | null = null;
   let result: CompareResult;
   try {
     result = await runCompare({
-      ...plan, backend,
-      onStep: (run, log, total) => {
+      ...plan, backend, runner: pool?.runner, concurrency: workers,
+      onStep: workers > 1 ? undefined : (run, log, total) => {
         bar ??= new Progress(run.padEnd(16), total);
         bar.tick(log.step + 1, `loss ${log.loss.toFixed(3)}`);
       },
@@ -204,10 +215,12 @@ export async function compareCommand(argv: string[]): Promise<number> {
       },
     });
   } finally {
+    await pool?.close();
     releaseBackend(backend);
   }
   result.quick = plan.quick;
   result.backendReason = reason;
+  result.workers = workers;
   result.settings = {
     task: plan.task, model: modelName, modelSha256: sha256File(join(modelDir(modelName), 'model.safetensors')), methods: plan.methods,
     backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, seeds: plan.seeds,

@@ -106,4 +106,6 @@ export interface CompareResult {
   quick?: boolean;
   /** why this backend ran (compare --backend auto) */
   backendReason?: string;
+  /** runs executed at once (worker threads on the CPU backend); 1 = one after another in one thread */
+  workers?: number;
 }

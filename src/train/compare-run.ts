@@ -1,0 +1,130 @@
+/**
+ * One run of the main job: one method, one seed, one learning rate, trained with early stopping on validation and
+ * scored on test once at the kept checkpoint. compare.ts schedules these runs (in this thread, or several at a time
+ * in worker threads: compare-workers.ts); a run depends on nothing but its arguments, so where it runs does not
+ * change its numbers.
+ */
+import type { Backend } from '../autograd/backend.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { PeftModel } from '../peft/peft-model.js';
+import { buildMethod, methodSpec, parseMethodList } from '../peft/registry.js';
+import type { MethodAnalysis, MethodSettings } from '../peft/spec.js';
+import type { Bert } from '../models/bert.js';
+import type { Gpt2 } from '../models/gpt2.js';
+import { assignValues } from '../models/params.js';
+import type { TextTokenizer } from '../io/tokenizer.js';
+import { makeTask, type Evaluation, type TaskInfo, type TaskName, TASK_INFO } from './tasks.js';
+import { baseOf } from '../peft/base.js';
+import { loadBert, loadGpt2 } from './model-dir.js';
+import { trainLoop, type StepLog } from './trainer.js';
+import type { BiasDeltaRow, SeedRun } from '../report/results.js';
+
+/** What a run needs besides its method, seed and learning rate (all plain data but the backend and the callback). */
+export interface RunOptions {
+  task: TaskName;
+  /** Model name or folder; default the embedded tiny model of the task's family. */
+  model?: string;
+  backend: Backend;
+  /** The budget: at most this many steps per run. */
+  steps: number;
+  /** Early stopping: score validation every `evalEvery` steps, stop after `patience` scores without a gain. */
+  evalEvery: number;
+  patience: number;
+  batchSize: number;
+  maxLength: number;
+  evalLimit?: number;
+  /** Progress: which run, and the step log. */
+  onStep?: (run: string, log: StepLog, steps: number) => void;
+}
+
+export interface RunSpec { label: string; method: string; settings: MethodSettings; evalTest: boolean }
+
+/** Host and device bytes held now (array buffers + the WebGPU pool). */
+export function memoryBytes(backend: Backend): number {
+  const gpu = (backend as { rt?: { bytesAllocated?: number } }).rt?.bytesAllocated ?? 0;
+  return process.memoryUsage().arrayBuffers + gpu;
+}
+
+export async function loadFor(task: TaskInfo, o: Pick<RunOptions, 'backend' | 'model'>, seed: number): Promise<{ model: Gpt2 | Bert; tokenizer: TextTokenizer }> {
+  const where = { backend: o.backend, seed };
+  if (task.family === 'gpt2') return loadGpt2(o.model ?? 'gpt2-tiny', where);
+  return loadBert(o.model ?? 'bert-tiny', { ...where, head: task.head as 'sequence-classification', numLabels: task.numLabels });
+}
+
+export interface OneRun {
+  run: SeedRun;
+  validation: Evaluation;
+  test: Evaluation;
+  trainable: number;
+  percent: number;
+  losses: number[];
+  peakMB: number;
+  deltas?: BiasDeltaRow[];
+}
+
+/**
+ * One method, one seed, one learning rate: train up to `steps`, score validation every `evalEvery` steps and at the
+ * end, keep the trainable values of the best score, stop after `patience` scores without a gain; restore the kept
+ * values, then score test once.
+ */
+export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOptions, tokenizer: TextTokenizer): Promise<OneRun> {
+  const { model } = await loadFor(TASK_INFO[o.task], o, seed);
+  const method = await buildMethod(spec.method, baseOf(model), { ...spec.settings, seed });
+  // infix tuning's slots are part of the task's input layout (the subject task puts them after the body)
+  const task = makeTask(o.task, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed, infix: method.hidden?.numVirtualTokens });
+  const peft = new PeftModel(model, [method]);
+  const counts = peft.counts();
+  // a method's analysis hook (BitFit: which biases moved) sees its base parameters before and after training
+  const analysis: MethodAnalysis | undefined = parseMethodList(spec.method).map((p) => methodSpec(p).analysis).find((a) => a);
+  const before = analysis ? await analysis.capture(model.params) : null;
+  let peak = memoryBytes(o.backend);
+  const trainable = peft.trainable();
+  const curve: [number, number][] = [];
+  let best: { metric: number; step: number; eval: Evaluation; values: Float32Array[] | Float64Array[] } | null = null;
+  let sinceBest = 0;
+  let stepsRun = 0;
+  const score = async (done: number): Promise<boolean> => {
+    stepsRun = done;
+    if (done % o.evalEvery !== 0 && done !== o.steps) return false;
+    const v = await task.evaluate(peft, 'validation');
+    curve.push([done, v.metric]);
+    if (!best || v.metric > best.metric) {
+      const values = await Promise.all(trainable.map(async (t: Tensor) => (t.dtype === 'f64' ? Float64Array.from(await t.data()) : Float32Array.from(await t.data()))));
+      best = { metric: v.metric, step: done, eval: v, values: values as Float32Array[] };
+      sinceBest = 0;
+    } else sinceBest++;
+    return sinceBest >= o.patience;
+  };
+  let losses: number[] = [];
+  let seconds = 0;
+  if (trainable.length) {
+    const trained = await trainLoop({
+      trainable,
+      batch: (step) => task.batch(step),
+      loss: (b, step) => task.loss(peft, b, step),
+      config: { steps: o.steps, lr, seed },
+      onStep: (log) => {
+        peak = Math.max(peak, memoryBytes(o.backend));
+        o.onStep?.(spec.label, log, o.steps);
+      },
+      after: score,
+    });
+    trained.optimizer.dispose();
+    losses = trained.losses;
+    seconds = trained.seconds;
+  }
+  // a method with nothing to train here (Frozen on GPT-2, which has no separate head) is scored as it is
+  const kept = best as { metric: number; step: number; eval: Evaluation; values: Float32Array[] } | null;
+  if (kept && kept.step !== stepsRun) trainable.forEach((t, i) => assignValues(t, kept.values[i]!));
+  const validation = kept?.eval ?? await task.evaluate(peft, 'validation');
+  const test = spec.evalTest ? await task.evaluate(peft, 'test') : { metric: NaN, extra: {} };
+  const deltas = analysis && before ? analysis.compare(before, await analysis.capture(model.params)) : undefined;
+  for (const m of peft.adapters.flat()) m.params.dispose();
+  model.dispose();
+  return {
+    run: { seed, validation: validation.metric, test: test.metric, stepsRun, stepsKept: kept?.step ?? 0, curve, trainSeconds: seconds },
+    validation, test, trainable: counts.trainable, percent: counts.percent, losses, peakMB: peak / 2 ** 20,
+    deltas: deltas?.map((d) => ({ ...d })),
+  };
+}
+
