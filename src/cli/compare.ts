@@ -33,7 +33,9 @@ export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
  * tokens, encoder sizes, learning rates) are their specs' (src/peft/registry.ts), the same for every command.
  */
-export const COMPARE_DEFAULTS = { steps: 100, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 25, patience: 2 };
+// 300 steps: the deep-prompt methods need them on bert-tiny (P-tuning v2's validation score peaked at step 300–350 of
+// 400; at 100 steps it was still rising); early stopping ends a run that has stopped gaining
+export const COMPARE_DEFAULTS = { steps: 300, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 50, patience: 2 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });

@@ -30,7 +30,10 @@ export function suggestedPromptLength(task: 'classification' | 'sequence-labelli
 }
 
 export const pTuningV2Spec = defineMethod<'ptuning-v2', PTuningV2Config>({
-  name: 'ptuning-v2', title: 'P-Tuning v2', peftType: 'PREFIX_TUNING', color: '#D55E00', lr: 1e-2,
+  name: 'ptuning-v2', title: 'P-Tuning v2', peftType: 'PREFIX_TUNING', color: '#D55E00',
+  // its paper uses 5e-3 … 2e-2 on BERT-large-sized models; on the D = 64 bert-tiny, spam validation after 100–400
+  // steps rose from 1e-3 to a peak at 1e-1 (0.833; 3e-1: 0.825) — bench/results/compare-spam-ptuningv2-lr-*.json
+  lr: 1e-1,
   defaults: { numVirtualTokens: 10, projection: null, dropout: 0, seed: 0 },
   build: (base, c) => pTuningV2(base, c),
   fromSettings: (s) => definedOnly({ numVirtualTokens: s.virtualTokens, seed: s.seed }),
