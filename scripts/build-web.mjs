@@ -1,4 +1,5 @@
-// Bundles the browser page's entry (web/main.ts → web/dist/main.js) with esbuild for the browser.
+// Bundles the browser page's two entries with esbuild for the browser: the page (web/main.ts → web/dist/main.js)
+// and the dedicated worker that trains (web/worker.ts → web/dist/worker.js).
 // Node's WebGPU binding ('webgpu') and every Node builtin stay external, so nothing resolves them into the bundle;
 // the build then fails if any of them is still imported (a `node:` import or 'webgpu' in the output, or a Node-only
 // source file among the bundle's inputs): the browser path must not reach them at all.
@@ -9,15 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, relative } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(root, 'web/dist/main.js');
+const outdir = join(root, 'web/dist');
+const outfile = join(outdir, 'main.js');
 const builtins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export async function buildWeb({ quiet = false } = {}) {
   const t0 = performance.now();
   const result = await build({
     absWorkingDir: root,
-    entryPoints: [join(root, 'web/main.ts')],
-    outfile,
+    entryPoints: [join(root, 'web/main.ts'), join(root, 'web/worker.ts')],
+    outdir,
+    entryNames: '[name]',
     bundle: true,
     platform: 'browser',
     format: 'esm',
@@ -31,11 +34,12 @@ export async function buildWeb({ quiet = false } = {}) {
     alias: { webpeft: join(root, 'src/index.ts'), 'webpeft/gradcheck': join(root, 'src/autograd/gradcheck.ts') },
   });
   const problems = [];
-  const code = result.outputFiles.find((f) => f.path === outfile)?.text ?? '';
   const importRe = /(?:\bimport\s*(?:[\w*{}\s,$]+\s*from\s*)?|\bimport\s*\(\s*|\brequire\s*\(\s*|\bexport\s*[\w*{}\s,$]+\s*from\s*)["'`](node:[^"'`]+|webgpu)["'`]/g;
-  for (const m of code.matchAll(importRe)) {
-    const line = code.slice(0, m.index).split('\n').length;
-    problems.push(`web/dist/main.js:${line} imports '${m[1]}'`);
+  for (const f of result.outputFiles.filter((o) => o.path.endsWith('.js'))) {
+    for (const m of f.text.matchAll(importRe)) {
+      const line = f.text.slice(0, m.index).split('\n').length;
+      problems.push(`${relative(root, f.path)}:${line} imports '${m[1]}'`);
+    }
   }
   for (const [out, meta] of Object.entries(result.metafile.outputs)) {
     for (const imp of meta.imports) if (imp.external) problems.push(`${out} keeps an external import '${imp.path}' (${imp.kind})`);
@@ -51,9 +55,9 @@ export async function buildWeb({ quiet = false } = {}) {
   }
   mkdirSync(dirname(outfile), { recursive: true });
   for (const f of result.outputFiles) writeFileSync(f.path, f.contents);
-  const bytes = result.metafile.outputs[relative(root, outfile)]?.bytes ?? code.length;
+  const bytes = Object.entries(result.metafile.outputs).filter(([o]) => o.endsWith('.js')).reduce((n, [, m]) => n + m.bytes, 0);
   if (!quiet) {
-    console.log(`web/dist/main.js: ${(bytes / 1024).toFixed(0)} KiB from ${Object.keys(result.metafile.inputs).length} modules in ${((performance.now() - t0) / 1000).toFixed(2)} s; no node: or webgpu imports`);
+    console.log(`web/dist/main.js + worker.js: ${(bytes / 1024).toFixed(0)} KiB from ${Object.keys(result.metafile.inputs).length} modules in ${((performance.now() - t0) / 1000).toFixed(2)} s; no node: or webgpu imports`);
   }
   return { outfile, bytes };
 }

@@ -7,6 +7,8 @@ export * from './autograd/index.js';
 export { Tensor } from './autograd/tensor.js';
 export { selectBackend, releaseBackend, type BackendName, type SelectOptions } from './kernels/select.js';
 export { cpu, CpuBackend } from './kernels/cpu/index.js';
+// the CPU backend's worker pool: thread count, and starting it ahead (needed inside a Web Worker)
+export { setCpuThreads, cpuThreads, startCpuPool, cpuPoolInfo } from './kernels/cpu/pool.js';
 export { GpuUnavailableError } from './kernels/wgsl/device.js';
 export type { WebGpuBackend } from './kernels/wgsl/index.js';
 export * from './models/index.js';

@@ -50,7 +50,7 @@ describe.runIf(haveChromium)('the web page in headless chromium (WebGPU on Swift
     expect(await page.textContent('#nogpu')).toMatch(/no WebGPU \(navigator\.gpu is undefined/);
     expect(r.hasWebGpu).toBe(false);
     expect(r.backend).toBe('cpu');
-    // BitFit, 3 steps on tokens: the page's one thread against webpeft train's worker pool (bit-identical kernels)
+    // BitFit, 3 steps on tokens: the page's training worker and its pool against webpeft train's pool (bit-identical kernels)
     await page.selectOption('#task', 'tokens');
     await page.selectOption('#method', 'bitfit');
     await page.fill('#steps', '3');

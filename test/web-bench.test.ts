@@ -3,6 +3,9 @@
  * CRC), and the attention-to-virtual-tokens panel's numbers — per layer, the mean over heads, rows and real query
  * positions of the probability on each virtual token — for a per-layer prefix and for template slots.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '../src/autograd/op.js';
@@ -18,6 +21,54 @@ import type { VirtualLayout } from '../src/peft/hooks.js';
 import type { Batch } from '../src/data/datasets.js';
 import { virtualAttention } from '../web/bench.js';
 import { unzipStored, zipStored } from '../web/zip.js';
+import { matmul } from '../src/autograd/functions.js';
+import { cpu, setCpuThreads } from '../src/kernels/cpu/index.js';
+import { cpuPoolInfo, shutdownCpuPool, startCpuPool } from '../src/kernels/cpu/pool.js';
+import { runCli } from './helpers/cli.js';
+
+describe('the page\'s CPU pool, started ahead (startCpuPool), and --train-limit', () => {
+  it('starts threads − 1 workers and resolves once they run; a threaded matmul then uses them and equals one thread bit for bit', async () => {
+    const [M, K, N] = [96, 128, 64];
+    const a = tensor(Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)), [M, K], { backend: cpu });
+    const b = tensor(Float32Array.from({ length: K * N }, (_, i) => Math.cos(i)), [K, N], { backend: cpu });
+    try {
+      setCpuThreads(1);
+      const one = Float32Array.from(matmul(a, b).dataSync());
+      setCpuThreads(3, { minWork: 1 });
+      expect(await startCpuPool()).toBe(2);
+      expect(cpuPoolInfo()).toMatchObject({ threads: 3, workers: 2, broken: null });
+      expect(await startCpuPool()).toBe(2); // already running: the same workers
+      const jobs = cpuPoolInfo().workerJobs;
+      const three = Float32Array.from(matmul(a, b).dataSync());
+      expect(cpuPoolInfo().workerJobs).toBeGreaterThan(jobs);
+      expect(Array.from(three)).toEqual(Array.from(one));
+    } finally {
+      setCpuThreads(1);
+      shutdownCpuPool();
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it('--train-limit below the batch size is a one-line error; a limited run saves its limit in the training state', async () => {
+    const bad = await runCli('train', '--task', 'tokens', '--method', 'bitfit', '--steps', '1', '--batch-size', '8', '--train-limit', '4', '--out', '/nonexistent/x');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/train limit 4 is below the batch size 8/);
+    const out = mkdtempSync(join(tmpdir(), 'webpeft-limit-'));
+    try {
+      const r = await runCli('train', '--task', 'tokens', '--method', 'bitfit', '--steps', '2', '--stop-after', '1', '--batch-size', '4', '--max-length', '16',
+        '--train-limit', '4', '--eval-limit', '4', '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const state = JSON.parse(readFileSync(join(out, 'training_state.json'), 'utf8')) as { data: Record<string, number> };
+      expect(state.data).toEqual({ batchSize: 4, maxLength: 16, seed: 42, trainLimit: 4 });
+      const conflict = await runCli('train', '--resume', out, '--train-limit', '8', '--out', out);
+      expect(conflict.code).not.toBe(0);
+      expect(conflict.err).toMatch(/--train-limit 8 \(saved: 4\) contradict/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('the stored zip of the adapter download', () => {
   it('reads back every file, each with the CRC-32 Node computes, under the folder', () => {

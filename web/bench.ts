@@ -41,6 +41,8 @@ export interface RunSettings {
   seed: number;
   /** Validation examples evaluated at the end (`--eval-limit`). */
   evalLimit: number;
+  /** Train on the first N training examples only (`--train-limit`; undefined: all). */
+  trainLimit?: number;
   virtualTokens?: number;
   hidden?: number;
   encoder?: 'lstm' | 'mlp';
@@ -175,7 +177,7 @@ export class TrainedRun {
       format: TRAINING_STATE_FORMAT, version: TRAINING_STATE_VERSION, method: s.method, settings, task: s.task, model: this.modelName,
       step: this.losses.length, optimizerStep: this.optimizer?.step_ ?? this.losses.length,
       schedule: { totalSteps: s.steps, warmup: this.warmup, lr: this.lr, weightDecay: 0.01, clip: 1, beta2: 0.999 },
-      data: { batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed }, base: await baseSignature(base, method),
+      data: { batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed, ...(s.trainLimit ? { trainLimit: s.trainLimit } : {}) }, base: await baseSignature(base, method),
       ...(this.validation ? { metrics: { [`validation ${this.task.metric}`]: this.validation.metric, ...this.validation.extra } } : {}),
     };
     files['training_state.safetensors'] = serializeSafetensors(await stateTensors(base, method, this.optimizer), { format: 'webpeft-training-state' }, 'training_state.safetensors');
@@ -211,7 +213,7 @@ export async function trainRun(s: RunSettings, backend: Backend, get: GetFile, c
     const base = baseOf(model);
     const method = await buildMethod(s.method, base, methodSettings(s));
     const peft = new PeftModel(model, [method]);
-    const task = buildTask(s.task, tokenizer, { batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed, evalLimit: s.evalLimit, template: s.template }, data);
+    const task = buildTask(s.task, tokenizer, { batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed, evalLimit: s.evalLimit, trainLimit: s.trainLimit, template: s.template }, data);
     const lr = s.lr ?? defaultLr(s.method);
     const warmup = warmupSteps({ steps: s.steps, lr: 0 });
     run = new TrainedRun(s, name, model, tokenizer, method, peft, task, lr, warmup);

@@ -1,31 +1,30 @@
 /**
  * The page's panels around training: the model source (embedded, or a local HF folder the user picks), evaluating
- * an uploaded HF PEFT adapter, and generating under a trained GPT-2 adapter. DOM only; the work is in bench.ts.
+ * an uploaded HF PEFT adapter, and generating under a trained GPT-2 adapter. DOM only; the work is done in the
+ * training worker (web/worker.ts → bench.ts).
  */
-import type { Backend, Evaluation } from 'webpeft';
-import { embeddedModel, evaluateUpload, pickedFolder, type GetFile, type ModelSource, type RunSettings, type TrainedRun } from './bench.js';
+import type { TaskName } from 'webpeft';
+import { pickedFolder, type RunSettings } from './bench.js';
+import type { ModelChoice, TrainingWorker, UploadResult } from './protocol.js';
 import { unzipStored } from './zip.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
-export interface UploadResult { kind: string; metric: string; evaluation: Evaluation }
-
 export interface ExtrasContext {
-  backend(): Backend | null;
+  worker: TrainingWorker;
   settings(): RunSettings;
-  getFile: GetFile;
-  trained: TrainedRun[];
   onUpload(r: UploadResult | { error: string }): void;
   onGenerated(text: string): void;
 }
 
 let picked: File[] = [];
 
-/** The model a run or an evaluation uses: the embedded one for the task, or the picked folder. */
-export function modelSource(task: RunSettings['task'], getFile: GetFile): ModelSource {
-  if (($('model-source') as HTMLSelectElement).value !== 'local') return embeddedModel(task, getFile);
+/** The model a run or an evaluation uses: the embedded one for the task, or the picked folder (checked here). */
+export function modelChoice(): ModelChoice {
+  if (($('model-source') as HTMLSelectElement).value !== 'local') return { kind: 'embedded' };
   if (!picked.length) throw new Error('model: pick a local HF folder (config.json, model.safetensors, tokenizer.json) or choose the embedded model');
-  return pickedFolder(picked);
+  pickedFolder(picked);
+  return { kind: 'local', files: picked };
 }
 
 /** The files of an upload: picked files by name, a zip's entries by base name. */
@@ -52,14 +51,13 @@ export function setUpExtras(ctx: ExtrasContext): void {
   const upload = $('upload-adapter') as HTMLInputElement;
   upload.disabled = false;
   upload.addEventListener('change', async () => {
-    const backend = ctx.backend();
-    if (!backend || !upload.files?.length) return;
+    if (!upload.files?.length) return;
     const out = $('upload-result');
     out.textContent = 'evaluating…';
     try {
       const s = ctx.settings();
       const files = await uploadedFiles(upload.files);
-      const r = await evaluateUpload(files, s, backend, ctx.getFile, modelSource(s.task, ctx.getFile));
+      const r = await ctx.worker.call({ kind: 'evaluate', files, settings: s, model: modelChoice() });
       out.textContent = `${r.kind} adapter on ${s.task}: validation ${r.metric} ${r.evaluation.metric.toFixed(4)}` +
         Object.entries(r.evaluation.extra).map(([k, v]) => `, ${k} ${v.toFixed(4)}`).join('') + ` (${s.evalLimit} examples)`;
       ctx.onUpload(r);
@@ -71,15 +69,15 @@ export function setUpExtras(ctx: ExtrasContext): void {
     }
   });
   $('generate').addEventListener('click', async () => {
-    const run = ctx.trained[Number(($('gen-run') as HTMLSelectElement).value)];
+    const choice = ($('gen-run') as HTMLSelectElement).value;
     const out = $('gen-output');
     out.hidden = false;
-    if (!run) { out.textContent = 'train a GPT-2 run (the subject task) first'; return; }
+    if (choice === '') { out.textContent = 'train a GPT-2 run (the subject task) first'; return; }
     const prompt = ($('gen-prompt') as HTMLTextAreaElement).value;
     const n = Math.max(1, Math.min(200, Number(($('gen-tokens') as HTMLInputElement).value) || 12));
     out.textContent = 'generating…';
     try {
-      const text = await run.generate(prompt, n);
+      const text = await ctx.worker.call({ kind: 'generate', run: Number(choice), prompt, maxNewTokens: n });
       out.textContent = `${prompt}⟨${text}⟩`;
       ctx.onGenerated(text);
     } catch (e) {
@@ -89,8 +87,8 @@ export function setUpExtras(ctx: ExtrasContext): void {
 }
 
 /** After a run: GPT-2 runs join the generation panel's choices. */
-export function offerForGeneration(run: TrainedRun, index: number, label: string): void {
-  if (run.settings.task !== 'subject') return;
+export function offerForGeneration(task: TaskName, index: number, label: string): void {
+  if (task !== 'subject') return;
   const select = $('gen-run') as HTMLSelectElement;
   select.append(new Option(label, String(index)));
   select.value = String(index);

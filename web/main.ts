@@ -1,24 +1,28 @@
 /**
- * The page: acquires WebGPU through navigator.gpu (the CPU backend when there is none), lets the user train any
- * method of the registry on a shipped task (web/bench.ts does the work, as `webpeft train` does), draws every
+ * The page: starts the training worker (web/worker.ts) on WebGPU through navigator.gpu (the CPU backend, with its
+ * worker pool, when there is none), lets the user train any method of the registry on a shipped task (the worker
+ * runs web/bench.ts, which trains as `webpeft train` does; this thread never blocks), draws every
  * run's loss with the report's charts side by side, BitFit's bias-change heatmap and the attention to virtual
  * tokens live, offers each adapter as a zip of the folder `webpeft train --out` writes, and keeps the gradient-check
  * panel. Everything is published on `window.__webpeft` for the browser test.
  */
 import {
-  BIAS_TYPES, METHOD_NAMES, TASK_INFO, TASK_NAMES, biasGrid, defaultLr, heatmap, lineChart, methodSpec, methodStyles, releaseBackend,
-  type Backend, type BackendName, type BiasType, type MethodName, type TaskName, type WebGpuBackend,
+  BIAS_TYPES, METHOD_NAMES, TASK_INFO, TASK_NAMES, biasGrid, defaultLr, heatmap, lineChart, methodSpec, methodStyles,
+  type BackendName, type BiasType, type MethodName, type TaskName,
 } from 'webpeft';
-import { acquire, parity, parityPlan, type ParityRow } from './run.js';
-import { fetchFile, trainRun, type BiasDelta, type RunSettings, type TrainedRun, type VirtualAttention } from './bench.js';
+import type { ParityRow } from './run.js';
+import type { BiasDelta, RunSettings, VirtualAttention } from './bench.js';
 import { zipStored } from './zip.js';
-import { modelSource, offerForGeneration, setUpExtras, type UploadResult } from './extras.js';
+import { modelChoice, offerForGeneration, setUpExtras } from './extras.js';
+import { TrainingWorker, type InitResult, type RunResult, type UploadResult } from './protocol.js';
 
 /** One finished run as the test reads it. */
 export interface RunSummary {
   label: string; method: MethodName; task: TaskName; model: string; losses: number[]; seconds: number; stepsPerSecond: number;
   trainable: number; percent: number; metric: string; validation: number; extra: Record<string, number>;
   deltas: BiasDelta[]; attention: VirtualAttention | null; settings: RunSettings;
+  /** Chunks of threaded CPU kernels the pool's workers computed in this run. */
+  workerJobs: number;
 }
 
 export interface WebpeftResults {
@@ -26,6 +30,8 @@ export interface WebpeftResults {
   adapter: string | null;
   hasWebGpu: boolean;
   crossOriginIsolated: boolean;
+  /** The CPU backend's threads in the training worker (itself + its pool). */
+  cpu: InitResult['cpu'] | null;
   /** The backend is ready and the Train button enabled. */
   ready: boolean;
   /** A run is in progress. */
@@ -53,19 +59,15 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: 
   if (cls) e.className = cls;
   return e;
 };
-/** Lets the page paint between steps (a macrotask, not a microtask). */
-const paint = () => new Promise<void>((r) => setTimeout(r, 0));
 
 const params = new URLSearchParams(location.search);
 const hasWebGpu = typeof navigator !== 'undefined' && 'gpu' in navigator && !!navigator.gpu;
 const results: WebpeftResults = {
-  backend: null, adapter: null, hasWebGpu, crossOriginIsolated: globalThis.crossOriginIsolated === true, ready: false, busy: false,
+  backend: null, adapter: null, hasWebGpu, crossOriginIsolated: globalThis.crossOriginIsolated === true, cpu: null, ready: false, busy: false,
   liveLosses: [], runs: [], parity: [], parityDone: false,
 };
 window.__webpeft = results;
-const getFile = fetchFile(new URL('./', location.href).href);
-let backend: Backend | null = null;
-const trained: TrainedRun[] = [];
+const worker = new TrainingWorker(new Worker(new URL('./dist/worker.js', location.href), { type: 'module' }));
 
 function status(id: 'status' | 'run-status', text: string, kind: '' | 'ok' | 'bad' = ''): void {
   const s = $(id);
@@ -149,7 +151,7 @@ function readSettings(): RunSettings {
   if (used.has('biasTypes') && biasTypes.length === 0) throw new Error('bias types: tick at least one');
   return {
     task, method, lr, steps: int('steps', 1) ?? 20, batchSize: int('batch-size', 1) ?? 8, maxLength: int('max-length', 8) ?? 32,
-    seed: int('seed', 0) ?? 42, evalLimit: int('eval-limit', 1) ?? 64,
+    seed: int('seed', 0) ?? 42, evalLimit: int('eval-limit', 1) ?? 64, trainLimit: int('train-limit', 1),
     virtualTokens: used.has('virtualTokens') ? int('virtual-tokens', 1) : undefined,
     hidden: used.has('hidden') ? int('hidden', 0) : undefined,
     encoder: used.has('encoder') ? (v('encoder') as 'lstm' | 'mlp') : undefined,
@@ -175,6 +177,7 @@ function drawLosses(live?: { label: string; method: string; task: TaskName; loss
 }
 
 function drawDeltas(rows: BiasDelta[], step: number): void {
+  // step: 0-based, the last step these changes include
   const { layers, types, values } = biasGrid(rows);
   $('bitfit-what').textContent = `Bias change after step ${step + 1} (mean |Δb| per element, biasDeltas of peft/bitfit.ts, per layer × bias type).`;
   $('bitfit-heatmap').innerHTML = heatmap({
@@ -192,7 +195,7 @@ function drawAttention(a: VirtualAttention, step: number, label: string): void {
   });
 }
 
-function addRunRow(run: TrainedRun, summary: RunSummary): void {
+function addRunRow(run: RunResult, summary: RunSummary): void {
   const tr = el('tr');
   const fmt = (x: number) => x.toFixed(4);
   const button = el('button', 'adapter .zip');
@@ -217,9 +220,14 @@ function download(name: string, bytes: Uint8Array, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-async function downloadAdapter(run: TrainedRun, n: number): Promise<void> {
-  const folder = `${run.settings.method}-${run.settings.task}-${n}`;
-  download(`${folder}.zip`, zipStored(await run.adapterFiles(), folder), 'application/zip');
+async function downloadAdapter(run: RunResult, n: number): Promise<void> {
+  const s = results.runs[n - 1].settings;
+  const folder = `${s.method}-${s.task}-${n}`;
+  try {
+    download(`${folder}.zip`, zipStored(await worker.call({ kind: 'files', run: run.index }), folder), 'application/zip');
+  } catch (e) {
+    fail(`download ${folder}`, e);
+  }
 }
 
 function downloadResults(): void {
@@ -233,7 +241,7 @@ function downloadResults(): void {
 // ---------------------------------------------------------------- actions
 
 async function train(): Promise<void> {
-  if (!backend || results.busy) return;
+  if (!results.ready || results.busy) return;
   let s: RunSettings;
   try { s = readSettings(); } catch (e) { status('run-status', (e as Error).message, 'bad'); return; }
   results.busy = true;
@@ -241,36 +249,33 @@ async function train(): Promise<void> {
   ($('train') as HTMLButtonElement).disabled = true;
   const label = `${s.method} on ${s.task}`;
   status('run-status', `${label}: loading the model and data…`);
-  await paint();
   try {
-    const source = modelSource(s.task, getFile);
-    const run = await trainRun(s, backend, getFile, {
-      onStep: async (log, r) => {
-        results.liveLosses = [...r.losses];
-        const c = r.counts;
-        status('run-status', `${r.label}: step ${log.step + 1} / ${s.steps}, loss ${log.loss.toFixed(4)}, ` +
-          `${(r.losses.length / log.seconds).toFixed(2)} steps/s, trainable ${c.trainable.toLocaleString('en-US')} (${c.percent.toPrecision(3)} %)`);
-        drawLosses({ label: r.label, method: s.method, task: s.task, losses: r.losses });
-        await paint();
-      },
-      onDeltas: (rows) => drawDeltas(rows, results.liveLosses.length),
-      onAttention: (a, step) => drawAttention(a, step, label),
-    }, source);
-    status('run-status', `${run.label}: evaluated on ${s.evalLimit} validation examples`);
-    trained.push(run);
-    const c = run.counts;
+    const run = await worker.call({ kind: 'train', settings: s, model: modelChoice() }, (p) => {
+      switch (p.kind) {
+        case 'step':
+          results.liveLosses = p.losses;
+          status('run-status', `${p.label}: step ${p.step + 1} / ${s.steps}, loss ${p.loss.toFixed(4)}, ` +
+            `${(p.losses.length / p.seconds).toFixed(2)} steps/s, trainable ${p.trainable.toLocaleString('en-US')} (${p.percent.toPrecision(3)} %)`);
+          drawLosses({ label: p.label, method: s.method, task: s.task, losses: p.losses });
+          break;
+        case 'deltas': drawDeltas(p.rows, results.liveLosses.length); break;
+        case 'attention': drawAttention(p.attention, p.step, label); break;
+        case 'parity-row': break;
+        default: { const _: never = p; return _; }
+      }
+    });
     const summary: RunSummary = {
       label: run.label, method: s.method, task: s.task, model: run.modelName, losses: run.losses, seconds: run.seconds, stepsPerSecond: run.stepsPerSecond,
-      trainable: c.trainable, percent: c.percent, metric: run.task.metric, validation: run.validation!.metric, extra: run.validation!.extra,
-      deltas: run.deltas, attention: run.attention, settings: s,
+      trainable: run.trainable, percent: run.percent, metric: run.metric, validation: run.validation.metric, extra: run.validation.extra,
+      deltas: run.deltas, attention: run.attention, settings: s, workerJobs: run.workerJobs,
     };
     results.runs.push(summary);
     addRunRow(run, summary);
-    offerForGeneration(run, trained.length - 1, `${results.runs.length}. ${run.label} (${run.modelName})`);
+    offerForGeneration(s.task, run.index, `${results.runs.length}. ${run.label} (${run.modelName})`);
     drawLosses();
     ($('download-results') as HTMLButtonElement).disabled = false;
     status('run-status', `${run.label}: loss ${run.losses[0].toFixed(4)} → ${run.losses.at(-1)!.toFixed(4)} in ${run.seconds.toFixed(1)} s ` +
-      `(${run.stepsPerSecond.toFixed(2)} steps/s); validation ${run.task.metric} ${run.validation!.metric.toFixed(4)}`, 'ok');
+      `(${run.stepsPerSecond.toFixed(2)} steps/s); validation ${run.metric} ${run.validation.metric.toFixed(4)} on ${s.evalLimit} examples`, 'ok');
   } catch (e) {
     fail(label, e);
     status('run-status', results.error!, 'bad');
@@ -289,16 +294,16 @@ function parityRow(r: ParityRow): void {
 }
 
 async function runParity(): Promise<void> {
-  if (!backend) return;
+  if (!results.ready) return;
   ($('run-parity') as HTMLButtonElement).disabled = true;
   results.parity = [];
   results.parityDone = false;
   $('parity').querySelector('tbody')!.replaceChildren();
   const cases = Number(params.get('cases') ?? 3) || 3;
-  const plan = parityPlan(backend);
-  $('parity-what').textContent = `${plan.what}; ${cases} random cases per op (fast-check, seed 7)`;
+  $('parity-what').textContent = `${results.backend === 'cpu' ? 'CPU f64 autograd vs float64 central differences' : `${results.backend} f32 forward + gradients vs CPU f64 autograd`}` +
+    `; ${cases} random cases per op (fast-check, seed 7)`;
   try {
-    await parity(backend, cases, async (r) => { results.parity.push(r); parityRow(r); await paint(); }, plan.ops);
+    await worker.call({ kind: 'parity', cases }, (p) => { if (p.kind === 'parity-row') { results.parity.push(p.row); parityRow(p.row); } });
     const bad = results.parity.filter((r) => !r.ok);
     $('parity-what').textContent += ` — ${results.parity.length - bad.length} / ${results.parity.length} ops ok${bad.length ? `; FAILED: ${bad.map((r) => r.op).join(', ')}` : ''}`;
   } catch (e) {
@@ -313,41 +318,38 @@ async function start(): Promise<void> {
   setUpForm();
   drawLosses();
   const wanted = params.get('backend');
-  let name: BackendName = wanted === 'cpu' || !hasWebGpu ? 'cpu' : 'webgpu';
+  const name: BackendName = wanted === 'cpu' || !hasWebGpu ? 'cpu' : 'webgpu';
   if (!hasWebGpu && wanted !== 'cpu') {
     $('nogpu').replaceChildren(el('div', 'This browser has no WebGPU (navigator.gpu is undefined; in Chromium on Linux try --enable-unsafe-webgpu; ' +
       'WebGPU also needs a secure context such as localhost). Training runs on webpeft\'s CPU backend (plain TypeScript) instead.', 'warning'));
   }
+  const threads = params.get('threads');
   try {
-    status('status', `acquiring the ${name} backend…`);
-    let got: { backend: Backend; adapter: string };
-    try {
-      got = await acquire(name);
-    } catch (e) {
-      if (name !== 'webgpu') throw e;
-      $('nogpu').replaceChildren(el('div', `WebGPU gave no usable device here (${(e as Error).message}); training runs on the CPU backend instead.`, 'warning'));
-      name = 'cpu';
-      got = await acquire(name);
+    status('status', `starting the training worker on the ${name} backend…`);
+    const got = await worker.call({ kind: 'init', backend: name, root: new URL('./', location.href).href, ...(threads ? { threads: Number(threads) } : {}) });
+    if (got.fellBack) {
+      $('nogpu').replaceChildren(el('div', `WebGPU gave no usable device here (${got.fellBack}); training runs on the CPU backend instead.`, 'warning'));
     }
-    backend = got.backend;
-    results.backend = name;
+    results.backend = got.backend;
     results.adapter = got.adapter;
+    results.cpu = got.cpu;
     fact('backend', got.adapter);
-    if (name === 'webgpu') {
-      const gpu = backend as WebGpuBackend;
-      const info = gpu.ctx.adapter.info;
-      fact('adapter', [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join('; ') + (info.isFallbackAdapter ? ' (software adapter)' : ''));
-      fact('features', [...gpu.ctx.device.features].sort().join(', ') || 'core only');
+    if (got.gpu) {
+      fact('adapter', got.gpu.adapter);
+      fact('features', got.gpu.features);
     }
-    fact('cross-origin isolated', results.crossOriginIsolated
-      ? 'yes (SharedArrayBuffer available); the CPU backend still runs one thread here: its worker pool needs the training to run inside a Web Worker (a page\'s main thread may not Atomics.wait), which this page does not do yet'
-      : 'no (serve the page with npm run web for COOP/COEP); the CPU backend runs one thread');
+    fact('training', 'in a dedicated Web Worker (web/worker.ts); this page only draws');
+    const pool = got.backend !== 'cpu' ? 'not used (WebGPU)'
+      : got.cpu.poolWorkers > 0 ? `${got.cpu.threads} threads (the training worker + ${got.cpu.poolWorkers} pool workers; ?threads=N sets it)`
+        : `one thread${got.cpu.broken ? ` (the pool did not start: ${got.cpu.broken})` : results.crossOriginIsolated ? ' (?threads=N for more)' : ''}`;
+    fact('cross-origin isolated', results.crossOriginIsolated ? 'yes (SharedArrayBuffer available)' : 'no (serve the page with npm run web for COOP/COEP; without it the CPU backend has one thread)');
+    fact('CPU backend threads', pool);
     fact('user agent', navigator.userAgent);
     $('train').addEventListener('click', () => void train());
     $('run-parity').addEventListener('click', () => void runParity());
     $('download-results').addEventListener('click', downloadResults);
     setUpExtras({
-      backend: () => backend, settings: readSettings, getFile, trained,
+      worker, settings: readSettings,
       onUpload: (r) => { results.upload = r; }, onGenerated: (t) => { results.generated = t; },
     });
     ($('train') as HTMLButtonElement).disabled = false;
@@ -360,8 +362,5 @@ async function start(): Promise<void> {
   }
 }
 
-addEventListener('pagehide', () => {
-  for (const r of trained) r.dispose();
-  if (backend) releaseBackend(backend);
-});
+addEventListener('pagehide', () => worker.terminate());
 void start();

@@ -23,7 +23,7 @@ const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CL
 export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method ${ALL_METHOD_NAMES.join('|')}[+…] --out DIR [--resume DIR]
                [--model NAME|DIR] [--backend cpu|webgpu] [--steps N] [--stop-after K] [--lr X] [--batch-size N]
                [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--seed S] [--save-every K]
-               [--detect-anomaly] [--allow-nonfinite] [--template "[P3] x [P3] [MASK]"]
+               [--detect-anomaly] [--allow-nonfinite] [--template "[P3] x [P3] [MASK]"] [--train-limit N]
   Trains one method and saves the adapter: HF PEFT's adapter_config.json + adapter_model.safetensors (prompt
   family) and a resumable training_state (encoders, trainable base tensors, AdamW moments, step, schedule).
   --steps is the whole run (the schedule decays over it); --stop-after K saves after step K, and
@@ -31,7 +31,9 @@ export const trainHelp = `webpeft train --task ${TASK_NAMES.join('|')} --method 
   a flag that contradicts them is an error). --save-every K checkpoints into --out every K steps; if a step
   fails (a lost GPU), the message names the last checkpoint and how to resume it on the CPU. Training stops at the first NaN/Inf loss or gradient, naming the
   step and tensor; --detect-anomaly (CPU) names the op that first produced it. --method infix (GPT-2, subject task):
-  --virtual-tokens slots between the mail body and the separator, their activations trained at every layer.`;
+  --virtual-tokens slots between the mail body and the separator, their activations trained at every layer.
+  --train-limit N trains on the first N training examples only (N = --batch-size: the same batch every step,
+  a check that the method can fit it).`;
 
 export const evalHelp = `webpeft eval --task ${TASK_NAMES.join('|')} --adapter DIR [--model NAME|DIR] [--backend cpu|webgpu] [--eval-limit N]
   Evaluates a saved adapter (HF PEFT folder or webpeft training state) on the validation and test splits.`;
@@ -59,7 +61,7 @@ const evalLimitOf = (s: string | undefined) => optionalInt(s, '--eval-limit', 1)
 
 type Asked = {
   method?: string; task?: string; steps?: number; lr?: number; 'batch-size'?: number; 'max-length'?: number; seed?: number;
-  'virtual-tokens'?: number; hidden?: number; encoder?: string; template?: string;
+  'virtual-tokens'?: number; hidden?: number; encoder?: string; template?: string; 'train-limit'?: number;
 };
 
 /**
@@ -72,7 +74,7 @@ function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) 
     const conflicts = resumeConflicts({
       method: saved.method, task: saved.task, steps: saved.schedule.totalSteps, lr: saved.schedule.lr, 'batch-size': saved.data.batchSize,
       'max-length': saved.data.maxLength, seed: saved.data.seed, 'virtual-tokens': saved.settings.virtualTokens, hidden: saved.settings.hidden,
-      encoder: saved.settings.encoder, template: saved.settings.template,
+      encoder: saved.settings.encoder, template: saved.settings.template, 'train-limit': saved.data.trainLimit,
     }, asked);
     if (conflicts.length) throw new Error(`--resume ${resumeDir}: ${conflicts.map((c) => `--${c}`).join(', ')} contradict the saved run; drop them (the run continues with its own settings)`);
     if (saved.step >= saved.schedule.totalSteps) throw new Error(`--resume ${resumeDir}: the run already did all its ${saved.schedule.totalSteps} steps`);
@@ -89,7 +91,8 @@ function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) 
   const totalSteps = asked.steps ?? COMPARE_DEFAULTS.steps;
   const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? defaultLr(methodName),
     weightDecay: 0.01, clip: 1, beta2: 0.999 };
-  const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed };
+  const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed,
+    ...(asked['train-limit'] !== undefined ? { trainLimit: asked['train-limit'] } : {}) };
   return { methodName, settings, schedule, data, seed, startStep: 0 };
 }
 
@@ -98,6 +101,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     ...commonOptions, method: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' }, steps: { type: 'string' },
     'stop-after': { type: 'string' }, lr: { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
     encoder: { type: 'string' }, 'detect-anomaly': { type: 'boolean' }, 'save-every': { type: 'string' }, template: { type: 'string' },
+    'train-limit': { type: 'string' },
   } });
   if (v.help) { console.log(trainHelp); return 0; }
   if (!v.out) throw new Error('--out DIR is required (where the adapter is saved)');
@@ -106,7 +110,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     method: v.method, task: v.task, steps: optionalInt(v.steps, '--steps', 1), lr: optionalReal(v.lr, '--lr', { above: 0 }),
     'batch-size': optionalInt(v['batch-size'], '--batch-size', 1), 'max-length': optionalInt(v['max-length'], '--max-length', 8),
     seed: optionalInt(v.seed, '--seed', 0), 'virtual-tokens': optionalInt(v['virtual-tokens'], '--virtual-tokens', 0),
-    hidden: optionalInt(v.hidden, '--hidden', 0), encoder: v.encoder, template: v.template,
+    hidden: optionalInt(v.hidden, '--hidden', 0), encoder: v.encoder, template: v.template, 'train-limit': optionalInt(v['train-limit'], '--train-limit', 1),
   };
   const stopAfter = optionalInt(v['stop-after'], '--stop-after', 1);
   const saveEvery = optionalInt(v['save-every'], '--save-every', 1);

@@ -33,6 +33,11 @@ export interface TaskOptions {
   seed: number;
   /** Evaluate on at most this many examples per split (default all). */
   evalLimit?: number;
+  /**
+   * Train on the first N training examples only (default all): a small fixed set the method must fit — with N equal
+   * to the batch size every step sees the same examples (reshuffled), so the loss falls when gradients flow.
+   */
+  trainLimit?: number;
   /** P-tuning template for the input prompt's virtual tokens (spam task), e.g. "[P3] x [P3] [MASK]". */
   template?: string;
   /** Infix tuning's P slots (subject task): body; INFIX; separator; subject. */
@@ -130,6 +135,8 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
     return ids;
   };
   const limit = <T>(xs: T[]) => (o.evalLimit ? xs.slice(0, o.evalLimit) : xs);
+  if (o.trainLimit !== undefined && o.trainLimit < o.batchSize) throw new Error(`train limit ${o.trainLimit} is below the batch size ${o.batchSize} (a batch needs that many examples)`);
+  const trainSet = <T>(xs: T[]) => (o.trainLimit ? xs.slice(0, o.trainLimit) : xs);
   // evaluation batches are built once per split (early stopping scores validation many times)
   const built = new Map<string, LaidOut[]>();
   const evalBatches = (split: string, make: () => LaidOut[]): LaidOut[] => {
@@ -151,7 +158,7 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
         const r = renderTemplate(parts, rows.map(spamText), { encode, placeholderId: pad, maskId: mask ?? undefined, maxLength: o.maxLength, padId: pad, ...around });
         return { ids: r.ids, attentionMask: r.attentionMask, labels: Int32Array.from(rows.map(spamLabelId)), shape: r.shape, labelShape: [rows.length], layout: r.layout };
       };
-      const train = loadSpam('train');
+      const train = trainSet(loadSpam('train'));
       const next = epochs(train, o.batchSize, o.seed);
       return {
         ...TASK_INFO.spam, trainSize: train.length,
@@ -175,7 +182,7 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
       const pad = tok.specialTokenId('pad') ?? 0;
       const collate = (rows: ReturnType<typeof loadTokens>) => collateTokenClassification(rows,
         { encode, maxLength: o.maxLength, padId: pad, prefix: cls === null ? [] : [cls], suffix: sep === null ? [] : [sep] });
-      const train = loadTokens('train');
+      const train = trainSet(loadTokens('train'));
       const next = epochs(train, o.batchSize, o.seed);
       const C = TOKEN_LABELS.length;
       return {
@@ -199,7 +206,7 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
       const P = o.infix ?? 0;
       // infix slots (placeholder ids, replaced at every layer) between the body and the separator; on top of maxLength
       const opts = { maxLength: o.maxLength + P, padId: eos, eosId: eos, maxTargetLength: 16 };
-      const train = loadSubject('train');
+      const train = trainSet(loadSubject('train'));
       const next = epochs(train, o.batchSize, o.seed);
       const sepIds = encode(SUBJECT_SEPARATOR);
       const collate = (rows: ReturnType<typeof loadSubject>): LaidOut => {

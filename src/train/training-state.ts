@@ -37,7 +37,7 @@ export interface TrainingState {
   /** The schedule of the whole run, not of one invocation. */
   schedule: { totalSteps: number; warmup: number; lr: number; weightDecay: number; clip: number; beta2: number };
   /** What fixes the order and content of the batches of step s. */
-  data: { batchSize: number; maxLength: number; seed: number };
+  data: { batchSize: number; maxLength: number; seed: number; /** Trained on the first N training examples only. */ trainLimit?: number };
   base: BaseSignature;
   metrics?: Record<string, number>;
 }
@@ -118,7 +118,8 @@ export function parseTrainingState(value: unknown, file: string): TrainingState 
   };
   if (step > schedule.totalSteps) fail('step', `${step} is past schedule.totalSteps ${schedule.totalSteps}`);
   const d = object(root.data, 'data');
-  const data = { batchSize: int(d, 'data', 'batchSize', 1), maxLength: int(d, 'data', 'maxLength', 1), seed: int(d, 'data', 'seed', 0) };
+  const data = { batchSize: int(d, 'data', 'batchSize', 1), maxLength: int(d, 'data', 'maxLength', 1), seed: int(d, 'data', 'seed', 0),
+    ...(d.trainLimit !== undefined ? { trainLimit: int(d, 'data', 'trainLimit', 1) } : {}) };
   const b = object(root.base, 'base');
   const base: BaseSignature = {
     family: oneOf(b, 'base', 'family', ['gpt2', 'bert', 'bart'] as const), layers: int(b, 'base', 'layers', 1), heads: int(b, 'base', 'heads', 1),

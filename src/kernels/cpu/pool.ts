@@ -82,6 +82,38 @@ export function cpuThreads(): number {
   return defaultThreads();
 }
 
+/**
+ * Starts the pool's workers now, ahead of the first threaded kernel, and resolves once every one of them runs
+ * (Node: its 'online' event; a browser: its first message) to the number of pool workers (0 where threads are
+ * unavailable or they did not start: then kernels run on one thread, and cpuPoolInfo().broken says why).
+ * Where a worker cannot start while its parent blocks — a Web Worker's own workers — this is required: a pool
+ * spawned inside runThreaded, which blocks in Atomics.wait, would never start there. Elsewhere it is optional.
+ */
+export async function startCpuPool(o: { timeoutMs?: number } = {}): Promise<number> {
+  const extra = cpuThreads() - 1;
+  if (extra < 1) return 0;
+  if (pool && pool.workers.length >= extra) return pool.workers.length;
+  shutdownCpuPool();
+  const workers: StartingWorker[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const source = workerSource();
+    for (let i = 0; i < extra; i++) workers.push(spawn(source));
+    const timeout = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`cpu pool: ${extra} workers did not start within ${(o.timeoutMs ?? 30_000) / 1000} s`)), o.timeoutMs ?? 30_000);
+    });
+    await Promise.race([Promise.all(workers.map((w) => w.started())), timeout]);
+    pool = { workers };
+    return extra;
+  } catch (e) {
+    for (const w of workers) w.terminate();
+    poolBroken = e instanceof Error ? e.message : String(e);
+    return 0;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Terminates the workers (a later threaded kernel starts new ones). */
 export function shutdownCpuPool(): void {
   if (!pool) return;
@@ -201,18 +233,25 @@ function acquirePool(extra: number): Pool | null {
   }
 }
 
-function spawn(source: string): PoolWorker {
-  const wt = nodeProcess()?.getBuiltinModule?.('node:worker_threads') as
-    | { Worker: new (src: string, o: { eval: boolean }) => { postMessage(m: unknown): void; unref(): void; terminate(): unknown } }
-    | undefined;
+/** A pool worker and, for startCpuPool, a promise (made on request) that it runs. */
+type StartingWorker = PoolWorker & { started(): Promise<void> };
+
+function spawn(source: string): StartingWorker {
+  type NodeWorker = { postMessage(m: unknown): void; unref(): void; terminate(): unknown; once(e: string, f: (x?: unknown) => void): void };
+  const wt = nodeProcess()?.getBuiltinModule?.('node:worker_threads') as { Worker: new (src: string, o: { eval: boolean }) => NodeWorker } | undefined;
   if (wt) {
     const w = new wt.Worker(source, { eval: true });
     w.unref();
-    return { post: (m) => w.postMessage(m), unref: () => w.unref(), terminate: () => void w.terminate() };
+    return { post: (m) => w.postMessage(m), unref: () => w.unref(), terminate: () => void w.terminate(),
+      started: () => new Promise((ok, fail) => { w.once('online', () => ok()); w.once('error', fail); }) };
   }
   const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
   const w = new Worker(url);
-  return { post: (m) => w.postMessage(m), unref: () => {}, terminate: () => w.terminate() };
+  return { post: (m) => w.postMessage(m), unref: () => {}, terminate: () => w.terminate(),
+    started: () => new Promise((ok, fail) => {
+      w.addEventListener('message', () => ok(), { once: true });
+      w.addEventListener('error', (e) => fail(new Error(`cpu pool: a worker failed to start (${e.message})`)), { once: true });
+    }) };
 }
 
 /** The worker's whole program: the kernels' own source text plus a message loop that raises a flag when done. */
@@ -234,6 +273,6 @@ function onJob(job) {
   }
 }
 if (typeof require === 'function') require('worker_threads').parentPort.on('message', onJob); // a Node worker (eval'd CommonJS)
-else self.onmessage = (e) => onJob(e.data);
+else { self.onmessage = (e) => onJob(e.data); self.postMessage('started'); } // a Web Worker: startCpuPool waits for this
 `;
 }
