@@ -21,6 +21,7 @@ import { median } from './timing.js';
 
 export async function main(args: string[]): Promise<void> {
   setCpuThreads(1);
+  const printLosses = args[2] === 'losses';
   const runs = Number(args[0] ?? 7);
   const methods = (args[1] ?? 'full,bitfit,ptuning-v2,eval').split(',');
   const jobs: { name: string; run: () => Promise<void> }[] = [];
@@ -37,7 +38,8 @@ export async function main(args: string[]): Promise<void> {
           const t = batchTensors(batch, cpu, 'f32');
           return peft.forward({ ids: t.ids, attentionMask: t.attentionMask }).logits!;
         }));
-        await logits.data();
+        const values = await logits.data();
+        if (printLosses) console.log('eval', Array.from(values.slice(0, 6)).join(' '));
         logits.dispose();
       } });
       continue;
@@ -50,7 +52,8 @@ export async function main(args: string[]): Promise<void> {
       clipGradNorm(trainable, 1)?.dispose();
       opt.step();
       opt.zeroGrad();
-      await loss.item();
+      const value = await loss.item();
+      if (printLosses) console.log(m, step, value);
       loss.dispose();
     } });
   }
