@@ -248,6 +248,29 @@ describe('cpu gelu_erf in f32 (one-exp forms)', () => {
   });
 });
 
+describe('cpu storage pool', () => {
+  it('a released storage comes back zeroed for the same kind and length, once even if released twice; small ones are not kept', () => {
+    const n = 40000;
+    const a = cpu.zeros(n, 'f32') as Float32Array;
+    a.fill(7);
+    cpu.release(a);
+    cpu.release(a);
+    const b = cpu.zeros(n, 'f32') as Float32Array;
+    const c = cpu.zeros(n, 'f32') as Float32Array;
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    expect(b.every((v) => v === 0)).toBe(true);
+    // another dtype or length never gets it
+    cpu.release(b);
+    expect(cpu.zeros(n, 'f64')).not.toBe(b);
+    expect(cpu.zeros(n + 1, 'f32')).not.toBe(b);
+    expect(cpu.unary('neg', f32(new Array(n).fill(1)), n, 'f32')).toBe(b);
+    const small = cpu.zeros(8, 'f32');
+    cpu.release(small);
+    expect(cpu.zeros(8, 'f32')).not.toBe(small);
+  });
+});
+
 describe('cpu where', () => {
   it('selects with broadcasting of cond, a and b', () => {
     const out = cpu.where(f64([1, 0]), [2, 1], f64([1, 2, 3]), [3], f64([-1]), [], [2, 3], 'f64');
