@@ -19,12 +19,12 @@ import { keep } from '../src/autograd/tensor.js';
 import type { MethodName } from '../src/peft/counts.js';
 import { median } from './timing.js';
 
-export async function main(args: string[]): Promise<void> {
+export interface Job { name: string; run: () => Promise<void> }
+
+/** One job per method (and 'eval': the B64 forward pass), warmed up by the caller. */
+export async function makeJobs(methods: string[], printLosses = false): Promise<Job[]> {
   setCpuThreads(1);
-  const printLosses = args[2] === 'losses';
-  const runs = Number(args[0] ?? 7);
-  const methods = (args[1] ?? 'full,bitfit,ptuning-v2,eval').split(',');
-  const jobs: { name: string; run: () => Promise<void> }[] = [];
+  const jobs: Job[] = [];
   for (const m of methods) {
     const method = (m === 'eval' ? 'full' : m) as MethodName;
     const loaded = await loadBert('bert-tiny', { backend: cpu, head: 'sequence-classification', numLabels: 2, seed: 1 });
@@ -57,6 +57,13 @@ export async function main(args: string[]): Promise<void> {
       loss.dispose();
     } });
   }
+  return jobs;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const printLosses = args[2] === 'losses';
+  const runs = Number(args[0] ?? 7);
+  const jobs = await makeJobs((args[1] ?? 'full,bitfit,ptuning-v2,eval').split(','), printLosses);
   for (const j of jobs) { await j.run(); await j.run(); }
   const times = jobs.map(() => [] as number[]);
   for (let r = 0; r < runs; r++) {
