@@ -215,6 +215,62 @@ describe('cpu binary', () => {
   });
 });
 
+describe('cpu gelu_erf in f32 (one-exp forms)', () => {
+  // the f32 kernels use exp(−x²/2) in one piece; the bound stated in unary.ts: within 1 f32 ulp of the f64 forms
+  const ulps = (a: number, b: number) => {
+    const bits = new Int32Array(new Float32Array([a, b]).buffer);
+    return Math.abs(bits[0] - bits[1]);
+  };
+  it('gelu_erf and g·gelu_erf′ on f32 storages are the f64 kernels\' values rounded to f32, within 1 ulp, over the whole line', () => {
+    const rng = new Rng(11);
+    const xs = Float32Array.from({ length: 200000 }, (_, i) =>
+      i % 2 ? rng.uniform(-15, 15) : rng.uniform(-1, 1) * 2 ** rng.uniform(-30, 3));
+    xs.set([0, -0, 0.46875 * Math.SQRT2, -0.46875 * Math.SQRT2, 4 * Math.SQRT2, -4 * Math.SQRT2, 40, -40, NaN], 0);
+    const g = Float32Array.from({ length: xs.length }, () => rng.uniform(-2, 2));
+    const n = xs.length;
+    const y32 = cpu.unary('gelu_erf', xs, n, 'f32') as Float32Array;
+    const y64 = cpu.unary('gelu_erf', Float64Array.from(xs), n, 'f64') as Float64Array;
+    const d32 = cpu.binary('gelu_erf_grad', xs, [n], g, [n], [n], 'f32') as Float32Array;
+    const d64 = cpu.binary('gelu_erf_grad', Float64Array.from(xs), [n], Float64Array.from(g), [n], [n], 'f64') as Float64Array;
+    let worst = 0;
+    let differing = 0;
+    for (let i = 0; i < n; i++) {
+      for (const [got, want] of [[y32[i], y64[i]], [d32[i], d64[i]]]) {
+        if (Number.isNaN(want)) { expect(got).toBeNaN(); continue; }
+        const u = ulps(got, Math.fround(want));
+        worst = Math.max(worst, u);
+        if (u) differing++;
+      }
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    // a 1-ulp difference needs the exact value within ~3e-14 (relative) of an f32 rounding boundary: rare
+    expect(differing).toBeLessThan(n / 1000);
+  });
+});
+
+describe('cpu storage pool', () => {
+  it('a released storage comes back zeroed for the same kind and length, once even if released twice; small ones are not kept', () => {
+    const n = 40000;
+    const a = cpu.zeros(n, 'f32') as Float32Array;
+    a.fill(7);
+    cpu.release(a);
+    cpu.release(a);
+    const b = cpu.zeros(n, 'f32') as Float32Array;
+    const c = cpu.zeros(n, 'f32') as Float32Array;
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    expect(b.every((v) => v === 0)).toBe(true);
+    // another dtype or length never gets it
+    cpu.release(b);
+    expect(cpu.zeros(n, 'f64')).not.toBe(b);
+    expect(cpu.zeros(n + 1, 'f32')).not.toBe(b);
+    expect(cpu.unary('neg', f32(new Array(n).fill(1)), n, 'f32')).toBe(b);
+    const small = cpu.zeros(8, 'f32');
+    cpu.release(small);
+    expect(cpu.zeros(8, 'f32')).not.toBe(small);
+  });
+});
+
 describe('cpu where', () => {
   it('selects with broadcasting of cond, a and b', () => {
     const out = cpu.where(f64([1, 0]), [2, 1], f64([1, 2, 3]), [3], f64([-1]), [], [2, 3], 'f64');

@@ -123,6 +123,26 @@ describe('cpu matmul rounding', () => {
   });
 });
 
+describe('cpu linear (matmul with the bias in its epilogue)', () => {
+  for (const dtype of ['f32', 'f64'] as const) {
+    it(`${dtype}: linear = matmul, rounded, then + bias, bit for bit (both weight layouts, K across the 256-block, 1 and 2 threads)`, () => {
+      fc.assert(fc.property(fc.record({
+        rows: fc.integer({ min: 1, max: 40 }), K: fc.integer({ min: 0, max: 600 }), N: fc.integer({ min: 1, max: 20 }),
+        transW: fc.boolean(), threads: fc.constantFrom(1, 2), seed: fc.integer({ min: 0, max: 1 << 30 }),
+      }), ({ rows, K, N, transW, threads, seed }) => {
+        setCpuThreads(threads, { minWork: 1 });
+        const c: Case = { batchA: [], batchB: [], M: rows, K, N, transA: false, transB: transW, seed };
+        const { a, b } = operands(c, dtype);
+        const bias = operands({ ...c, M: 1, K: 1, seed: seed + 1 }, dtype).b;
+        const product = cpu.readSync(cpu.matmul(cpu.upload(a, dtype), cpu.upload(b, dtype), params(c), dtype), rows * N, dtype);
+        const want = cpu.readSync(cpu.binary('add', cpu.upload(product, dtype), [rows, N], cpu.upload(bias, dtype), [N], [rows, N], dtype), rows * N, dtype);
+        const got = cpu.readSync(cpu.linear(cpu.upload(a, dtype), cpu.upload(b, dtype), cpu.upload(bias, dtype), { rows, K, N, transW }, dtype), rows * N, dtype);
+        expect(Array.from(got)).toEqual(Array.from(want));
+      }), { numRuns: 40 });
+    });
+  }
+});
+
 describe('cpu matmul thread count', () => {
   for (const dtype of ['f32', 'f64'] as const) {
     it(`${dtype}: 1, 2 and 3 threads give bit-identical results (random shapes, all transposes, batched/broadcast)`, () => {

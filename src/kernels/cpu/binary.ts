@@ -3,7 +3,7 @@ import type { FloatDType } from '../../autograd/dtype.js';
 import { type Shape, broadcastStrides, numel, sameShape, stridesOf } from '../../autograd/shape.js';
 import { type FloatArray, floatArray } from './storage.js';
 import { coalesce, forEachRow } from './strided.js';
-import { geluErfGrad, geluTanhGrad } from './unary.js';
+import { geluErfGrad, geluErfGradF32, geluTanhGrad } from './unary.js';
 
 /**
  * out (outShape) = op(a, b) with a and b broadcast to outShape (NumPy rules, stride 0 on broadcast dims).
@@ -54,7 +54,11 @@ function binaryRow(
     // gradient helpers: a is the saved forward value (x or y), b the incoming gradient g
     case 'relu_grad': for (let j = 0; j < len; j++) out[o + j] = a[ia + j * sa] > 0 ? b[ib + j * sb] : 0; break;
     case 'gelu_tanh_grad': for (let j = 0; j < len; j++) out[o + j] = b[ib + j * sb] * geluTanhGrad(a[ia + j * sa]); break;
-    case 'gelu_erf_grad': for (let j = 0; j < len; j++) out[o + j] = b[ib + j * sb] * geluErfGrad(a[ia + j * sa]); break;
+    case 'gelu_erf_grad':
+      // f32: the one-exp form, within 1 f32 ulp of the f64 form (unary.ts)
+      if (out instanceof Float32Array) for (let j = 0; j < len; j++) out[o + j] = b[ib + j * sb] * geluErfGradF32(a[ia + j * sa]);
+      else for (let j = 0; j < len; j++) out[o + j] = b[ib + j * sb] * geluErfGrad(a[ia + j * sa]);
+      break;
     case 'tanh_grad':
       for (let j = 0; j < len; j++) { const y = a[ia + j * sa]; out[o + j] = b[ib + j * sb] * (1 - y * y); }
       break;

@@ -22,42 +22,53 @@ const Q = [2.56852019228982242e0, 1.87295284992346725e0, 5.27905102951428412e-1,
   2.33520497626869185e-3];
 const ONE_OVER_SQRT_PI = 5.6418958354775628695e-1;
 const THRESHOLD = 0.46875;
+/** Where erf switches from erfSmall to erfc's intervals. */
+export const ERF_SMALL_LIMIT = THRESHOLD;
 
-/** erf(y)/y-style kernel for |y| ≤ 0.46875: returns erf(x). */
-function erfSmall(x: number): number {
+/** erf(x) for |x| ≤ ERF_SMALL_LIMIT (Cody's first interval, no exponential). */
+export function erfSmall(x: number): number {
   const y2 = x * x;
   let num = A[4] * y2;
   let den = y2;
-  for (let i = 0; i < 3; i++) {
-    num = (num + A[i]) * y2;
-    den = (den + B[i]) * y2;
-  }
+  num = (num + A[0]) * y2; den = (den + B[0]) * y2;
+  num = (num + A[1]) * y2; den = (den + B[1]) * y2;
+  num = (num + A[2]) * y2; den = (den + B[2]) * y2;
   return (x * (num + A[3])) / (den + B[3]);
+}
+
+/**
+ * erfc(y) = exp(−y²) · erfcRatio(y) for y > 0.46875: Cody's rational part, without the exponential (so a caller that
+ * needs exp(−y²) for something else, as GELU's derivative does, computes it once). The loops of the Horner forms
+ * are written out (same operations in the same order).
+ */
+export function erfcRatio(y: number): number {
+  if (y <= 4) {
+    let num = C[8] * y;
+    let den = y;
+    num = (num + C[0]) * y; den = (den + D[0]) * y;
+    num = (num + C[1]) * y; den = (den + D[1]) * y;
+    num = (num + C[2]) * y; den = (den + D[2]) * y;
+    num = (num + C[3]) * y; den = (den + D[3]) * y;
+    num = (num + C[4]) * y; den = (den + D[4]) * y;
+    num = (num + C[5]) * y; den = (den + D[5]) * y;
+    num = (num + C[6]) * y; den = (den + D[6]) * y;
+    return (num + C[7]) / (den + D[7]);
+  }
+  const z = 1 / (y * y);
+  let num = P[5] * z;
+  let den = z;
+  num = (num + P[0]) * z; den = (den + Q[0]) * z;
+  num = (num + P[1]) * z; den = (den + Q[1]) * z;
+  num = (num + P[2]) * z; den = (den + Q[2]) * z;
+  num = (num + P[3]) * z; den = (den + Q[3]) * z;
+  const r = (z * (num + P[4])) / (den + Q[4]);
+  return (ONE_OVER_SQRT_PI - r) / y;
 }
 
 /** erfc(y) for y > 0.46875. */
 function erfcPositive(y: number): number {
-  let r: number;
-  if (y <= 4) {
-    let num = C[8] * y;
-    let den = y;
-    for (let i = 0; i < 7; i++) {
-      num = (num + C[i]) * y;
-      den = (den + D[i]) * y;
-    }
-    r = (num + C[7]) / (den + D[7]);
-  } else {
-    if (y >= 26.543) return 0; // erfc underflows
-    const z = 1 / (y * y);
-    let num = P[5] * z;
-    let den = z;
-    for (let i = 0; i < 4; i++) {
-      num = (num + P[i]) * z;
-      den = (den + Q[i]) * z;
-    }
-    r = (z * (num + P[4])) / (den + Q[4]);
-    r = (ONE_OVER_SQRT_PI - r) / y;
-  }
+  if (y > 4 && y >= 26.543) return 0; // erfc underflows
+  const r = erfcRatio(y);
   // exp(−y²) = exp(−ys²)·exp(−(y−ys)(y+ys)) with ys = y rounded down to 1/16: both products are exact enough.
   const ys = Math.trunc(y * 16) / 16;
   const del = (y - ys) * (y + ys);

@@ -21,7 +21,7 @@ import { slice, writeRegion } from './slice.js';
 import { softmax } from './softmax.js';
 import { registerThreadedKernels } from './pool.js';
 import { threadedKernels } from './threaded-kernels.js';
-import { floats, ints, storageArray, typed } from './storage.js';
+import { floats, ints, releaseStorage, storageArray, typed } from './storage.js';
 import { unary } from './unary.js';
 import { where } from './where.js';
 
@@ -62,7 +62,8 @@ export class CpuBackend implements Backend {
     return typed(s, dtype, n, 'read').slice(0, n);
   }
 
-  release(_s: Storage): void {}
+  /** The storage goes back to the pool (storage.ts), for the next allocation of its kind and length. */
+  release(s: Storage): void { releaseStorage(s); }
   flush(): void {}
 
   // ---- elementwise

@@ -1,4 +1,8 @@
-/** linear: out (rows, N) = x (rows, K) @ op(W) + bias — the matmul kernel, then the bias added in place. */
+/**
+ * linear: out (rows, N) = x (rows, K) @ op(W) + bias — the matmul kernel with the bias added in its epilogue, while
+ * each output tile is still in cache (the same values as a matmul then a bias add: the product is rounded to the
+ * dtype first, then the bias is added and rounded).
+ */
 import type { LinearParams } from '../../autograd/backend.js';
 import type { FloatDType } from '../../autograd/dtype.js';
 import { matmul } from './matmul.js';
@@ -6,10 +10,5 @@ import type { FloatArray } from './storage.js';
 
 export function linear(x: FloatArray, w: FloatArray, bias: FloatArray, p: LinearParams, dtype: FloatDType): FloatArray {
   const { rows, K, N, transW } = p;
-  const out = matmul(x, w, { batchA: [], batchB: [], batchOut: [], M: rows, K, N, transA: false, transB: transW }, dtype);
-  for (let r = 0; r < rows; r++) {
-    const row = r * N;
-    for (let n = 0; n < N; n++) out[row + n] += bias[n];
-  }
-  return out;
+  return matmul(x, w, { batchA: [], batchB: [], batchOut: [], M: rows, K, N, transA: false, transB: transW }, dtype, bias);
 }

@@ -5,7 +5,8 @@ import { runThreaded, threadsFor } from './pool.js';
 import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
 
 /**
- * out (…batchOut, M, N) = op(A) @ op(B) with the batch dims of A and B broadcast to batchOut.
+ * out (…batchOut, M, N) = op(A) @ op(B) with the batch dims of A and B broadcast to batchOut, plus bias (N) on every
+ * row when given (added after the product is rounded to the dtype, as a separate add would).
  * A is stored (…, M, K), or (…, K, M) when transA; B is stored (…, K, N), or (…, N, K) when transB; transposed
  * operands are read in place through strides (gemm.ts packs panels of them, never a transposed copy).
  *
@@ -19,7 +20,7 @@ import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
  *   f32: |err| ≤ (γ_⌈K/256⌉(2⁻²⁴) + 2·γ_K(2⁻⁵³)) · S   (much tighter than the classical γ_K(2⁻²⁴) · S)
  * test/cpu-matmul.test.ts checks both against a compensated (Dot2) reference.
  */
-export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: FloatDType): FloatArray {
+export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: FloatDType, bias: FloatArray | null = null): FloatArray {
   const { M, K, N } = p;
   const batch = numel(p.batchOut);
   const needA = numel(p.batchA) * M * K;
@@ -31,10 +32,13 @@ export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: Flo
   const threads = threadsFor(rows * N * K);
   const out = threads > 1 ? sharedFloatArray(dtype, rows * N) : floatArray(dtype, rows * N);
   if (out.length === 0) return out;
-  if (K === 0) return out; // an empty sum: zeros
+  if (K === 0) { // an empty sum: zeros (plus the bias)
+    if (bias) for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[r * N + n] = bias[n];
+    return out;
+  }
   const { offA, offB } = batchOffsets(p);
   // chunks of ≥ 32 rows (each chunk packs its own B panels), a multiple of 4 (the micro-kernel's height) where M allows
-  runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB], rows, threads,
+  runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB, bias], rows, threads,
     { align: M % 4 === 0 ? 4 : 1, minChunk: 32, writes: [2] });
   return out;
 }

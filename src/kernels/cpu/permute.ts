@@ -1,7 +1,7 @@
 import { BackendError } from '../../autograd/backend.js';
 import type { DType, TypedArray } from '../../autograd/dtype.js';
 import { type Shape, fmt, numel, stridesOf } from '../../autograd/shape.js';
-import { arrayFor } from '../../autograd/dtype.js';
+import { storageArray } from './storage.js';
 import { copyStrided } from './strided.js';
 
 /** out = x with axes permuted: out.shape[i] = shape[perm[i]]; out is contiguous. */
@@ -12,7 +12,7 @@ export function permute(x: TypedArray, shape: Shape, perm: readonly number[], dt
   }
   const inStrides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
-  const out = arrayFor(dtype, numel(shape));
+  const out = storageArray(dtype, numel(shape));
   if (out.length === 0) return out;
   // out[i0, i1, …] = x[… i_k at axis perm[k] …]: walk out in order, reading x with its strides permuted.
   copyStrided(x, 0, perm.map((p) => inStrides[p]), out, 0, stridesOf(outShape), outShape);

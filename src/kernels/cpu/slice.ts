@@ -1,5 +1,6 @@
 import { BackendError } from '../../autograd/backend.js';
-import { type DType, type TypedArray, arrayFor } from '../../autograd/dtype.js';
+import type { DType, TypedArray } from '../../autograd/dtype.js';
+import { storageArray } from './storage.js';
 import { type Shape, fmt, numel, stridesOf } from '../../autograd/shape.js';
 import { copyStrided } from './strided.js';
 
@@ -20,7 +21,7 @@ function offsetOf(begin: readonly number[], strides: readonly number[]): number 
 /** out (size) = x[begin : begin + size] along every axis. */
 export function slice(x: TypedArray, shape: Shape, begin: readonly number[], size: readonly number[], dtype: DType): TypedArray {
   checkRegion('slice', shape, begin, size);
-  const out = arrayFor(dtype, numel(size));
+  const out = storageArray(dtype, numel(size));
   if (out.length === 0) return out;
   const strides = stridesOf(shape);
   copyStrided(x, offsetOf(begin, strides), strides, out, 0, stridesOf(size), size);
