@@ -6,14 +6,14 @@ import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
-import { ABLATIONS, runCompare, type CompareOptions } from '../train/compare.js';
+import { ABLATIONS, type CompareOptions } from '../train/compare.js';
 import { modelDir } from '../train/model-dir.js';
 import { bestRows, renderReport } from '../report/report.js';
 import type { AblationKind, CompareResult, CompareSettings } from '../report/results.js';
-import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
+import { COMPARE_TASKS, type CompareTask, compareTaskInfo, defaultMethodsFor, runAnyCompare } from '../train/seq2seq-compare.js';
 import { formatTable, Progress } from './table.js';
 
-export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
+export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
                  [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
                  [--quick] [--ablation ${ABLATIONS.join('|')}] [--rerun results.json] [--out DIR] [--json]
@@ -95,7 +95,7 @@ export function readRerun(path: string): CompareSettings {
   };
   const int = (min: number) => (v: unknown) => Number.isSafeInteger(v) && (v as number) >= min;
   const optInt = (min: number) => (v: unknown) => v === undefined || int(min)(v);
-  need('task', (v) => TASK_NAMES.includes(v as TaskName), `one of ${TASK_NAMES.join(', ')}`);
+  need('task', (v) => COMPARE_TASKS.includes(v as CompareTask), `one of ${COMPARE_TASKS.join(', ')}`);
   need('model', (v) => typeof v === 'string' && v.length > 0, 'a model name or folder');
   need('methods', (v) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'), 'a list of method names');
   for (const m of o.methods as string[]) parseMethodList(m);
@@ -137,7 +137,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${s}'`);
     return n;
   };
-  let plan: Omit<CompareOptions, 'backend' | 'onStep' | 'onRunDone'> & { quick: boolean };
+  let plan: Omit<CompareOptions, 'backend' | 'onStep' | 'onRunDone' | 'task'> & { quick: boolean; task: CompareTask };
   let recordedBackend: string | undefined;
   if (v.rerun !== undefined) {
     const clash = RERUN_EXCLUSIVE.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
@@ -148,13 +148,13 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (s.modelSha256 && now !== s.modelSha256) {
       console.error(`webpeft compare: ${s.model}'s model.safetensors is not the one ${v.rerun} was run on (sha256 ${now.slice(0, 12)}… vs ${String(s.modelSha256).slice(0, 12)}…); the numbers will differ`);
     }
-    plan = { task: s.task as TaskName, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
+    plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick };
   } else {
-    const task = (v.task ?? 'spam') as TaskName;
-    if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
-    const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? METHOD_NAMES;
+    const task = (v.task ?? 'spam') as CompareTask;
+    if (!COMPARE_TASKS.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${COMPARE_TASKS.join(', ')})`);
+    const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? defaultMethodsFor(task, METHOD_NAMES);
     for (const m of methods) parseMethodList(m); // names each one, or 'bitfit+prompt'
     const ablations = (v.ablation ?? []) as AblationKind[];
     for (const a of ablations) if (!ABLATIONS.includes(a)) throw new Error(`unknown --ablation '${a}' (${ABLATIONS.join(', ')})`);
@@ -181,8 +181,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const backendName = (v.backend ?? (recordedBackend === 'cpu' || recordedBackend === 'webgpu' ? recordedBackend : 'auto')) as BackendName | 'auto';
   if (!['auto', 'cpu', 'webgpu'].includes(backendName)) throw new Error(`--backend must be auto, cpu or webgpu, got '${v.backend}'`);
   const { backend, reason } = backendName === 'auto' ? await selectFastest() : { backend: await selectBackend(backendName), reason: `--backend ${backendName}` };
-  const info = TASK_INFO[plan.task];
-  const modelName = plan.model ?? (info.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
+  const info = compareTaskInfo(plan.task);
+  const modelName = plan.model ?? info.model;
   console.log(`webpeft compare — ${info.description}${plan.quick ? '  [--quick: a smoke run, too short to read anything into]' : ''}
 `
     + `backend ${backend.name}: ${backend.describe()} — ${reason}
@@ -191,7 +191,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   let bar: Progress | null = null;
   let result: CompareResult;
   try {
-    result = await runCompare({
+    result = await runAnyCompare({
       ...plan, backend,
       onStep: (run, log, total) => {
         bar ??= new Progress(run.padEnd(16), total);

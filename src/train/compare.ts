@@ -22,7 +22,7 @@ import { trainLoop, type StepLog } from './trainer.js';
 import { meanSe } from './stats.js';
 import type { AblationKind, AblationResult, BiasDeltaRow, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 
-export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset'];
+export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement'];
 
 export interface CompareOptions {
   task: TaskName;
@@ -234,6 +234,8 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
         row(await variant('bitfit, query + intermediate', 'bitfit', { ...settings, biasTypes: ['query', 'intermediate'] }), 1),
       ];
       ablations.push({ kind, title: 'BitFit: query + intermediate biases only vs all biases', rows });
+    } else if (kind === 'prefix-placement') {
+      throw new Error('--ablation prefix-placement is an ablation of --task subject-seq2seq (BART)');
     } else {
       const _: never = kind;
       throw new Error(`unknown ablation ${String(_)}`);
