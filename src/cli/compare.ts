@@ -6,15 +6,15 @@ import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
-import { ABLATIONS, runCompare, type CompareOptions } from '../train/compare.js';
+import { ABLATIONS, type CompareOptions } from '../train/compare.js';
 import { modelDir } from '../train/model-dir.js';
 import { compareWorkerPath, defaultRunWorkers, workerRunner } from '../train/compare-workers.js';
 import { bestRows, renderReport } from '../report/report.js';
 import type { AblationKind, CompareResult, CompareSettings } from '../report/results.js';
-import { TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
+import { COMPARE_TASKS, type CompareTask, compareTaskInfo, defaultMethodsFor, runAnyCompare } from '../train/seq2seq-compare.js';
 import { formatTable, Progress } from './table.js';
 
-export const compareHelp = `webpeft compare [--task ${TASK_NAMES.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
+export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
                  [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
                  [--quick] [--ablation ${ABLATIONS.join('|')}] [--rerun results.json] [--workers N] [--out DIR] [--json]
@@ -99,7 +99,7 @@ export function readRerun(path: string): CompareSettings {
   };
   const int = (min: number) => (v: unknown) => Number.isSafeInteger(v) && (v as number) >= min;
   const optInt = (min: number) => (v: unknown) => v === undefined || int(min)(v);
-  need('task', (v) => TASK_NAMES.includes(v as TaskName), `one of ${TASK_NAMES.join(', ')}`);
+  need('task', (v) => COMPARE_TASKS.includes(v as CompareTask), `one of ${COMPARE_TASKS.join(', ')}`);
   need('model', (v) => typeof v === 'string' && v.length > 0, 'a model name or folder');
   need('methods', (v) => Array.isArray(v) && v.length > 0 && v.every((m) => typeof m === 'string'), 'a list of method names');
   for (const m of o.methods as string[]) parseMethodList(m);
@@ -141,7 +141,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${s}'`);
     return n;
   };
-  let plan: Omit<CompareOptions, 'backend' | 'onStep' | 'onRunDone'> & { quick: boolean };
+  let plan: Omit<CompareOptions, 'backend' | 'onStep' | 'onRunDone' | 'task'> & { quick: boolean; task: CompareTask };
   let recordedBackend: string | undefined;
   if (v.rerun !== undefined) {
     const clash = RERUN_EXCLUSIVE.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
@@ -152,13 +152,13 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (s.modelSha256 && now !== s.modelSha256) {
       console.error(`webpeft compare: ${s.model}'s model.safetensors is not the one ${v.rerun} was run on (sha256 ${now.slice(0, 12)}… vs ${String(s.modelSha256).slice(0, 12)}…); the numbers will differ`);
     }
-    plan = { task: s.task as TaskName, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
+    plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick };
   } else {
-    const task = (v.task ?? 'spam') as TaskName;
-    if (!TASK_NAMES.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${TASK_NAMES.join(', ')})`);
-    const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? METHOD_NAMES;
+    const task = (v.task ?? 'spam') as CompareTask;
+    if (!COMPARE_TASKS.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${COMPARE_TASKS.join(', ')})`);
+    const methods: string[] = v.methods?.split(',').map((m) => m.trim()) ?? defaultMethodsFor(task, METHOD_NAMES);
     for (const m of methods) parseMethodList(m); // names each one, or 'bitfit+prompt'
     const ablations = (v.ablation ?? []) as AblationKind[];
     for (const a of ablations) if (!ABLATIONS.includes(a)) throw new Error(`unknown --ablation '${a}' (${ABLATIONS.join(', ')})`);
@@ -185,16 +185,18 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const backendName = (v.backend ?? (recordedBackend === 'cpu' || recordedBackend === 'webgpu' ? recordedBackend : 'auto')) as BackendName | 'auto';
   if (!['auto', 'cpu', 'webgpu'].includes(backendName)) throw new Error(`--backend must be auto, cpu or webgpu, got '${v.backend}'`);
   const { backend, reason } = backendName === 'auto' ? await selectFastest() : { backend: await selectBackend(backendName), reason: `--backend ${backendName}` };
+  const info = compareTaskInfo(plan.task);
+  const modelName = plan.model ?? info.model;
   // independent runs side by side in worker threads (CPU backend): far better use of the cores than splitting
-  // bert-tiny's small kernels (src/train/compare-workers.ts)
+  // bert-tiny's small kernels (src/train/compare-workers.ts); the seq2seq task runs in this thread
   const workerFile = compareWorkerPath();
   const wanted = v.workers === undefined ? null : num(v.workers, '--workers', 1);
+  const parallel = plan.task !== 'subject-seq2seq';
   if (wanted !== null && wanted > 1 && backend.name !== 'cpu') throw new Error(`--workers ${wanted}: runs execute in parallel on the CPU backend only (this run uses ${backend.name})`);
+  if (wanted !== null && wanted > 1 && !parallel) throw new Error(`--workers ${wanted}: --task ${plan.task} runs in one thread`);
   if (wanted !== null && wanted > 1 && !workerFile) throw new Error(`--workers ${wanted}: the worker bundle (dist/compare-worker.mjs) is missing; run npm run build`);
-  const workers = backend.name === 'cpu' && workerFile ? wanted ?? defaultRunWorkers() : 1;
+  const workers = parallel && backend.name === 'cpu' && workerFile ? wanted ?? defaultRunWorkers() : 1;
   const pool = workers > 1 ? workerRunner(workers, workerFile!) : null;
-  const info = TASK_INFO[plan.task];
-  const modelName = plan.model ?? (info.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
   console.log(`webpeft compare — ${info.description}${plan.quick ? '  [--quick: a smoke run, too short to read anything into]' : ''}
 `
     + `backend ${backend.name}: ${backend.describe()} — ${reason}
@@ -204,7 +206,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   let bar: Progress | null = null;
   let result: CompareResult;
   try {
-    result = await runCompare({
+    result = await runAnyCompare({
       ...plan, backend, runner: pool?.runner, concurrency: workers,
       onStep: workers > 1 ? undefined : (run, log, total) => {
         bar ??= new Progress(run.padEnd(16), total);

@@ -7,7 +7,7 @@
  * place where masks, positions and labels meet virtual tokens.
  *
  * HF PEFT's PeftModelForSeq2SeqLM passes past_key_values to the decoder only (and its prefix stands for both decoder
- * stacks); `decoderOnly` here is that setting, and the three-stack form is the paper's.
+ * stacks); `bartPrefixPlacement(model, c, 'decoder')` is that setting, and the three-stack form ('all') is the paper's.
  */
 import { noGradAsync } from '../autograd/op.js';
 import { type Tensor, tidyAsync } from '../autograd/tensor.js';
@@ -48,6 +48,24 @@ export function bartPrefixTuning(model: Bart, c: PrefixTuningConfig, stacks: rea
   return out;
 }
 
+/**
+ * Where BART's prefixes go: 'all' — the Prefix-Tuning paper's three prefix sets (encoder self-attention, decoder
+ * self-attention, decoder cross-attention), each through its own reparameterisation; 'decoder' — HF PEFT's
+ * PeftModelForSeq2SeqLM form: one prefix, passed to the decoder only, whose K/V serve both its self-attention and its
+ * cross-attention (PEFT concatenates the same past_key_values for the two), the encoder untouched.
+ */
+export type BartPrefixPlacement = 'all' | 'decoder';
+
+export function bartPrefixPlacement(model: Bart, c: PrefixTuningConfig, placement: BartPrefixPlacement): BartAdapter {
+  if (placement === 'all') return bartPrefixTuning(model, c);
+  if (placement === 'decoder') {
+    const shared = prefixTuning(bartBase(model, 'decoder'), c);
+    return { decoder: [shared], cross: [shared] };
+  }
+  const _: never = placement;
+  throw new Error(`bart prefix placement: unknown ${String(_)}`);
+}
+
 /** A BART model under an adapter: masks applied once, hooks per stack built for each pass. */
 export class BartPeftModel {
   constructor(readonly model: Bart, readonly adapter: BartAdapter) {
@@ -55,7 +73,8 @@ export class BartPeftModel {
     applyMasks(bartBase(model, 'encoder'), this.methods());
   }
 
-  methods(): PeftMethod[] { return BART_STACKS.flatMap((s) => this.adapter[s] ?? []); }
+  /** Each method once (a method may serve two stacks: HF PEFT's decoder prefix in self- and cross-attention). */
+  methods(): PeftMethod[] { return [...new Set(BART_STACKS.flatMap((s) => this.adapter[s] ?? []))]; }
 
   /** Every tensor that trains: unmasked base parameters and every method's own. */
   trainable(): Tensor[] {

@@ -199,10 +199,11 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
     const methods = [...new Set(a.rows.map((row) => row.method))];
     const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
     const colors = new Map(legend.map((l) => [l.name, l.color]));
-    svg = barChart({ id, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend, bars: a.rows.map((row) => ({ label: row.label, color: colors.get(row.method) ?? '#777777', value: row.validation })) });
-    cap = `Validation ${metric} of each variant; bars share a colour when they are the same method.`;
+    svg = barChart({ id, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend, bars: a.rows.map((row) => ({ label: row.label, color: colors.get(row.method) ?? '#777777', value: row.validation, error: row.validationSe })) });
+    cap = `Validation ${metric} of each variant (mean ± standard error over the seeds, the whisker); bars share a colour when they are the same method.`;
   }
-  const heading = a.kind === 'prompt-length' ? 'Ablation: prompt length' : a.kind === 'reparam' ? 'Ablation: reparameterisation' : 'Ablation: BitFit bias subset';
+  const heading = a.kind === 'prompt-length' ? 'Ablation: prompt length' : a.kind === 'reparam' ? 'Ablation: reparameterisation'
+    : a.kind === 'prefix-placement' ? 'Ablation: prefix placement (BART)' : 'Ablation: BitFit bias subset';
   const table = '<table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
     + `<th scope="col" class="n">validation ${esc(metric)}</th><th scope="col" class="n">test ${esc(metric)}</th></tr></thead><tbody>`
     + a.rows.map((row) => `<tr><th scope="row">${esc(row.label)}</th><td>${row.trainable === undefined ? '–' : count(row.trainable)}</td>`
@@ -232,6 +233,10 @@ function reading(r: CompareResult): string {
       : a.kind === 'reparam'
         ? '<strong>Reparameterisation ablation.</strong> The same prompt/prefix trained through an encoder (MLP for prefix tuning, LSTM or MLP for P-Tuning) or trained directly. '
           + 'The encoders are for optimisation stability; only the prompts they produce are kept after training.'
+        : a.kind === 'prefix-placement'
+          ? '<strong>Prefix-placement ablation.</strong> On BART, trainable prefixes in the encoder\u2019s self-attention, the decoder\u2019s self-attention and its cross-attention '
+            + '(the Prefix-Tuning paper\u2019s three prefix sets, [PREFIX; x; PREFIX\u2032; y]) against HF PEFT\u2019s form (one prefix given to the decoder only, read by its self- and cross-attention) '
+            + 'and against virtual tokens at the encoder\u2019s input only (prompt tuning, the paper\u2019s embedding-only ablation); the paper reports prefixes at every layer of both sides doing best.'
         : '<strong>BitFit subset ablation.</strong> BitFit on all bias terms against only the query and intermediate biases (the two the paper finds move most); '
           + 'the paper reports the subset nearly as good with a fraction of the parameters.');
   }

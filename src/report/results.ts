@@ -74,7 +74,8 @@ export interface CompareSettings {
 /** One bias's change in BitFit: mean |Δb| per element (the paper's measure), ‖Δb‖₂, element count. */
 export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; norm: number; size: number }
 
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset';
+/** 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts). */
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement';
 
 export interface AblationResult {
   kind: AblationKind;

@@ -454,7 +454,8 @@ export function heatmap(o: HeatmapOptions): string {
 
 // ---------------------------------------------------------------- bar chart
 
-export interface Bar { label: string; color: string; value: number }
+/** `error`: a ± whisker around the value (a standard error), drawn when finite. */
+export interface Bar { label: string; color: string; value: number; error?: number }
 export interface BarChartOptions { id: string; title: string; xTitle: string; yTitle: string; bars: Bar[]; legend: LegendItem[]; width?: number; height?: number }
 
 /** Vertical bars from a zero baseline, value printed above each bar, category labels wrapped onto two lines. */
@@ -467,7 +468,7 @@ export function barChart(o: BarChartOptions): string {
   const twoLines = lines.some((l) => l.length > 1);
   const f: Frame = { width, height, left: 64, right, top: 34, bottom: twoLines ? 62 : 48 };
   const b = plotBox(f);
-  const vals = finite(o.bars.map((bar) => bar.value));
+  const vals = finite(o.bars.flatMap((bar) => (Number.isFinite(bar.error) ? [bar.value - bar.error!, bar.value + bar.error!] : [bar.value])));
   const yt = niceTicks(Math.min(0, ...vals), Math.max(0, ...vals, vals.length ? 0 : 1), 5);
   const Y = linear(yt.lo, yt.hi, b.y1, b.y0);
   const out: string[] = [open(f, o.title, o.id)];
@@ -483,7 +484,14 @@ export function barChart(o: BarChartOptions): string {
     }
     const yv = Y(bar.value), yz = Y(0);
     out.push(`<rect x="${px(cx - bw / 2)}" y="${px(Math.min(yv, yz))}" width="${px(bw)}" height="${px(Math.max(1, Math.abs(yz - yv)))}" fill="${esc(bar.color)}"><title>${esc(`${bar.label}: ${bar.value.toFixed(3)}`)}</title></rect>`);
-    out.push(`<text x="${px(cx)}" y="${px(bar.value >= 0 ? yv - 5 : yv + 13)}" text-anchor="middle" font-size="11" fill="#222">${esc(bar.value.toFixed(3))}</text>`);
+    const e = Number.isFinite(bar.error) ? Math.abs(bar.error!) : 0;
+    if (e > 0) {
+      const [lo, hi] = [Y(bar.value - e), Y(bar.value + e)];
+      out.push(`<g class="error-bar" stroke="#222" stroke-width="1.2"><line x1="${px(cx)}" x2="${px(cx)}" y1="${px(lo)}" y2="${px(hi)}"/>`
+        + `<line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(lo)}" y2="${px(lo)}"/><line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(hi)}" y2="${px(hi)}"/></g>`);
+    }
+    const top = bar.value >= 0 ? Y(bar.value + e) - 5 : Y(bar.value - e) + 13;
+    out.push(`<text x="${px(cx)}" y="${px(top)}" text-anchor="middle" font-size="11" fill="#222">${esc(e > 0 ? `${bar.value.toFixed(3)} ± ${e.toFixed(3)}` : bar.value.toFixed(3))}</text>`);
   });
   out.push(`<line x1="${px(b.x0)}" x2="${px(b.x1)}" y1="${px(Y(0))}" y2="${px(Y(0))}" stroke="#444"/>`);
   out.push(legend(o.legend.map((l) => ({ ...l, shape: 'box' as const })), b.x1 + 16, b.y0 + 6, f.right - 20));

@@ -14,7 +14,7 @@ import { meanSe } from './stats.js';
 import { loadFor, runOne, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import type { AblationKind, AblationResult, BiasDeltaRow, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 
-export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset'];
+export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement'];
 
 export interface CompareOptions extends RunOptions {
   /** Method names or compositions ('bitfit+prompt'). */
@@ -147,6 +147,8 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
         ['bitfit, query + intermediate', 'bitfit', { ...settings, biasTypes: ['query', 'intermediate'] }, 1],
       ]);
       return { kind, title: 'BitFit: query + intermediate biases only vs all biases', rows };
+    } else if (kind === 'prefix-placement') {
+      throw new Error('--ablation prefix-placement is an ablation of --task subject-seq2seq (BART)');
     } else {
       const _: never = kind;
       throw new Error(`unknown ablation ${String(_)}`);

@@ -16,7 +16,7 @@ import { Bart } from '../models/bart.js';
 import { Bert, type BertHead } from '../models/bert.js';
 import { Gpt2 } from '../models/gpt2.js';
 
-export const EMBEDDED_MODELS = ['gpt2-tiny', 'bert-tiny'] as const;
+export const EMBEDDED_MODELS = ['gpt2-tiny', 'bert-tiny', 'bart-tiny'] as const;
 
 /** A folder for a model name: an embedded one, or a path. */
 export function modelDir(nameOrPath: string): string {
