@@ -88,6 +88,9 @@ export function parseSeeds(text: string | undefined, dflt: number[]): number[] {
   return ints;
 }
 
+const definedRates = (lr: Partial<Record<string, number>> | undefined): Record<string, number> =>
+  Object.fromEntries(Object.entries(lr ?? {}).filter((e): e is [string, number] => e[1] !== undefined));
+
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** The flags a results.json's settings stand for (so --rerun can be checked against explicit flags). */
@@ -259,7 +262,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     task: plan.task, model: modelName, modelSha256: sha256File(join(modelDir(modelName), 'model.safetensors')), methods: plan.methods,
     backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, seeds: plan.seeds,
     batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
-    biasTypes: plan.biasTypes, lr: Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), grid: plan.grid ?? false,
+    // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
+    biasTypes: plan.biasTypes, lr: { ...definedRates(plan.lr), ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])) }, grid: plan.grid ?? false,
     evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, quick: plan.quick,
   };
   const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
