@@ -88,8 +88,9 @@ export function parseSeeds(text: string | undefined, dflt: number[]): number[] {
   return ints;
 }
 
-const definedRates = (lr: Partial<Record<string, number>> | undefined): Record<string, number> =>
-  Object.fromEntries(Object.entries(lr ?? {}).filter((e): e is [string, number] => e[1] !== undefined));
+/** The --lr rates given for methods other than the rows' (`except`). */
+const definedRates = (lr: Partial<Record<string, number>> | undefined, except: string[]): Record<string, number> =>
+  Object.fromEntries(Object.entries(lr ?? {}).filter((e): e is [string, number] => e[1] !== undefined && !except.includes(e[0])));
 
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -263,7 +264,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, seeds: plan.seeds,
     batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
     // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
-    biasTypes: plan.biasTypes, lr: { ...definedRates(plan.lr), ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])) }, grid: plan.grid ?? false,
+    biasTypes: plan.biasTypes, lr: { ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), ...definedRates(plan.lr, result.methods.map((m) => m.method)) }, grid: plan.grid ?? false,
     evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, quick: plan.quick,
   };
   const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
