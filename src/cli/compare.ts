@@ -37,7 +37,7 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
     ensemble          (--task spam) K prompts (--ensemble-k, default ${ENSEMBLE_K}) trained in one batch, probabilities averaged,
                       vs the best of those K on validation vs K separate prompt runs averaged vs the best of them;
                       with each row's train time, trainable parameters and peak memory
-    data-size         BitFit vs full fine-tuning trained on the first n mails of each seed's shuffled training split,
+    data-size         BitFit vs full fine-tuning trained on the first n examples of each seed's shuffled training split,
                       n in --data-sizes (default ${DATA_SIZES.join(',')}; 'all' = the whole split)`;
 
 /**

@@ -187,7 +187,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
       const lr = o.lr?.prompt ?? methods.find((m) => m.method === 'prompt')?.lr ?? defaultLr('prompt');
       return ensembleAblation({ K: ensembleK, lr, settings, seeds: o.seeds, run, scoring: probe.probabilities!, onRunDone: o.onRunDone });
     } else if (kind === 'data-size') {
-      // the BitFit paper (§4.3, its Figure 2): BitFit ahead of full fine-tuning on small training sets, behind on large ones.
+      // the BitFit paper's training-set-size experiment: BitFit ahead of full fine-tuning on small training sets, behind on large ones.
       // Size n trains on the first n of the seed's shuffled training split, n = all included (the main rows' mails in
       // another order), so one seed's sets are nested prefixes of one order
       const rows = await Promise.all((['bitfit', 'full'] as const).flatMap((method) => dataSizes.map(async (n) =>
