@@ -99,5 +99,5 @@ describe('webpeft compare --ablation ensemble / data-size', () => {
       expect(bad.err).toMatch(message);
       expect(bad.err.trim().split('\n').length, bad.err).toBe(1);
     }
-  });
+  }, 300_000); // each case loads bert-tiny and builds the task before refusing
 });

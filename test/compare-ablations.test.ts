@@ -118,7 +118,7 @@ describe('prompt ensembling on bert-tiny spam', () => {
     expect(scoring.score(together, 'validation').metric).toBe(scoring.score(mean, 'validation').metric);
     for (const m of peft.adapters.flat()) m.params.dispose();
     model.dispose();
-  });
+  }, 300_000); // ≈ 5 s alone; far longer on a loaded machine
 
   it('averaging refuses probabilities of different lengths', () => {
     expect(meanProbabilities([Float64Array.from([0.2, 0.8]), Float64Array.from([0.6, 0.4])])).toEqual(Float64Array.from([0.4, 0.6000000000000001]));
