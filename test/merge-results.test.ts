@@ -24,6 +24,13 @@ describe('merge-results', () => {
     expect(Object.keys(m.settings!.lr)).toEqual(['frozen', 'bitfit', 'full']);
     expect(m.totalSeconds).toBe(7);
   });
+  it("keeps an ablation's own settings and the rates of methods only it ran, from the file that ran it; refuses two that disagree", () => {
+    const b = result(['prompt'], { ablations: ['ensemble', 'data-size'], ensembleK: 2, dataSizes: [64, 'all'], lr: { prompt: 0.03, bitfit: 0.02, full: 0.001 } });
+    const m = mergeResults([{ path: 'a', result: result(['frozen']) }, { path: 'b', result: b }]);
+    expect(m.settings).toMatchObject({ ablations: ['ensemble', 'data-size'], ensembleK: 2, dataSizes: [64, 'all'], lr: { frozen: 0.01, prompt: 0.01, bitfit: 0.02, full: 0.001 } });
+    const c = result(['bitfit'], { ablations: ['ensemble'], ensembleK: 3 });
+    expect(() => mergeResults([{ path: 'b', result: b }, { path: 'c', result: c }])).toThrow('c: settings.ensembleK is 3, b has 2');
+  });
   it('refuses different protocols, a method twice, and unknown names, naming the file and field', () => {
     expect(() => mergeResults([{ path: 'a', result: result(['full']) }, { path: 'b/results.json', result: result(['bitfit'], { steps: 100 }) }]))
       .toThrow('b/results.json: settings.steps is 100, a has 300');

@@ -37,6 +37,15 @@ export function mergeResults(files: { path: string; result: CompareResult }[], o
     methods = order.map((m) => methods.find((r) => r.method === m)!);
   }
   const all = files.map((f) => f.result);
+  // an ablation's own setting comes from the file that ran it; two files that ran it must agree on it
+  const ablationSetting = <K extends 'ensembleK' | 'dataSizes'>(k: K): CompareSettings[K] => {
+    const having = files.filter((f) => f.result.settings![k] !== undefined);
+    for (const f of having.slice(1)) {
+      const [a, b] = [f.result.settings![k], having[0]!.result.settings![k]];
+      if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${f.path}: settings.${k} is ${JSON.stringify(a)}, ${having[0]!.path} has ${JSON.stringify(b)}`);
+    }
+    return having[0]?.result.settings![k];
+  };
   return {
     ...first.result,
     methods,
@@ -46,7 +55,10 @@ export function mergeResults(files: { path: string; result: CompareResult }[], o
     date: all.map((r) => r.date).sort()[0]!,
     settings: {
       ...s0, methods: methods.map((m) => m.method), ablations: all.flatMap((r) => r.settings!.ablations),
-      lr: Object.fromEntries(methods.map((m) => [m.method, m.lr ?? NaN])),
+      // each row's rate, then those recorded for methods only an ablation ran
+      lr: { ...Object.fromEntries(methods.map((m) => [m.method, m.lr ?? NaN])), ...Object.fromEntries(all.flatMap((r) => Object.entries(r.settings!.lr))
+        .filter(([k]) => !names.includes(k))) },
+      ensembleK: ablationSetting('ensembleK'), dataSizes: ablationSetting('dataSizes'),
     },
     merged: all.map((r, i) => ({ file: files[i]!.path, methods: r.methods.map((m) => m.method), totalSeconds: r.totalSeconds, date: r.date })),
   } as CompareResult;

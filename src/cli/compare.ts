@@ -6,7 +6,7 @@ import { METHOD_NAMES, parseMethodList } from '../peft/registry.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
-import { ABLATIONS, type CompareOptions } from '../train/compare.js';
+import { ABLATIONS, DATA_SIZES, ENSEMBLE_K, type CompareOptions } from '../train/compare.js';
 import { modelDir } from '../train/model-dir.js';
 import { compareWorkerPath, defaultRunWorkers, workerRunner } from '../train/compare-workers.js';
 import { bestRows, renderReport } from '../report/report.js';
@@ -17,7 +17,8 @@ import { formatTable, Progress } from './table.js';
 export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
                  [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
-                 [--quick] [--ablation ${ABLATIONS.join('|')}] [--rerun results.json] [--workers N] [--out DIR] [--json]
+                 [--quick] [--ablation ${ABLATIONS.join('|')}] [--ensemble-k K] [--data-sizes n,n,…,all]
+                 [--rerun results.json] [--workers N] [--out DIR] [--json]
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
   prints method | trainable | % | validation | test (mean ± standard error over the seeds) | steps kept | time | memory,
   and writes report.html and results.json (every setting; --rerun repeats the run from it).
@@ -27,7 +28,17 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
   that checkpoint and never used to choose. "best" marks a row only when it beats every other by > 2 standard errors.
   --backend auto (default): WebGPU on a hardware GPU, else the CPU backend (it says which and why).
   --workers N: on the CPU backend, N runs at a time in worker threads (default: one per core); numbers are the same.
-  --quick: one seed, 20 steps, 64 examples per split — a smoke run, labelled as such.`;
+  --quick: one seed, 20 steps, 64 examples per split — a smoke run, labelled as such.
+  --ablation (repeatable), each variant under the same protocol, seeds as --seeds:
+    prompt-length     prompt tuning vs P-tuning v2 at 1, 5, 10, 20 virtual tokens
+    reparam           prefix MLP vs direct, P-tuning LSTM vs MLP, plain prompt
+    bitfit-subset     BitFit on all biases vs query + intermediate only
+    prefix-placement  (--task subject-seq2seq) three prefix sets vs decoder-only vs embedding-only
+    ensemble          (--task spam) K prompts (--ensemble-k, default ${ENSEMBLE_K}) trained in one batch, probabilities averaged,
+                      vs the best of those K on validation vs K separate prompt runs averaged vs the best of them;
+                      with each row's train time, trainable parameters and peak memory
+    data-size         BitFit vs full fine-tuning trained on the first n examples of each seed's shuffled training split,
+                      n in --data-sizes (default ${DATA_SIZES.join(',')}; 'all' = the whole split)`;
 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
@@ -77,11 +88,25 @@ export function parseSeeds(text: string | undefined, dflt: number[]): number[] {
   return ints;
 }
 
+/** The --lr rates given for methods other than the rows' (`except`). */
+const definedRates = (lr: Partial<Record<string, number>> | undefined, except: string[]): Record<string, number> =>
+  Object.fromEntries(Object.entries(lr ?? {}).filter((e): e is [string, number] => e[1] !== undefined && !except.includes(e[0])));
+
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** The flags a results.json's settings stand for (so --rerun can be checked against explicit flags). */
 const RERUN_EXCLUSIVE = ['task', 'methods', 'model', 'steps', 'eval-every', 'patience', 'seeds', 'seed', 'lr', 'grid', 'batch-size', 'max-length',
-  'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit'];
+  'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit', 'ensemble-k', 'data-sizes'];
+
+/** `--data-sizes 64,128,all`: positive integers or 'all' (checked against the batch and the split by runCompare). */
+export function parseDataSizes(text: string): (number | 'all')[] {
+  return text.split(',').map((t) => t.trim()).map((t) => {
+    if (t === 'all') return 'all';
+    const n = Number(t);
+    if (!/^\d+$/.test(t) || !Number.isSafeInteger(n) || n < 1) throw new Error(`--data-sizes: expected positive integers or 'all', got '${t}' in '${text}'`);
+    return n;
+  });
+}
 
 /** Reads the settings of an earlier run; a clear one-line error names the file and the field. */
 export function readRerun(path: string): CompareSettings {
@@ -118,6 +143,9 @@ export function readRerun(path: string): CompareSettings {
   need('ablations', (v) => Array.isArray(v) && v.every((a) => ABLATIONS.includes(a as AblationKind)), `a list of ${ABLATIONS.join(', ')}`);
   need('grid', (v) => typeof v === 'boolean', 'true or false');
   need('quick', (v) => typeof v === 'boolean', 'true or false');
+  need('ensembleK', optInt(2), 'an integer ≥ 2 or absent');
+  need('dataSizes', (v) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((n) => n === 'all' || (Number.isSafeInteger(n) && (n as number) >= 1))),
+    "a list of sizes (integers ≥ 1 or 'all') or absent");
   return s as CompareSettings;
 }
 
@@ -131,7 +159,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
       encoder: { type: 'string' }, 'bias-types': { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
       'eval-every': { type: 'string' }, patience: { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
       quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true }, out: { type: 'string', default: '.' },
-      json: { type: 'boolean' }, lr: { type: 'string' }, workers: { type: 'string' }, 'eval-limit': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      json: { type: 'boolean' }, lr: { type: 'string' }, workers: { type: 'string' }, 'eval-limit': { type: 'string' },
+      'ensemble-k': { type: 'string' }, 'data-sizes': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(compareHelp); return 0; }
@@ -154,7 +183,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     }
     plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
-      biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick };
+      biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick,
+      ensembleK: s.ensembleK, dataSizes: s.dataSizes };
   } else {
     const task = (v.task ?? 'spam') as CompareTask;
     if (!COMPARE_TASKS.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${COMPARE_TASKS.join(', ')})`);
@@ -162,6 +192,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     for (const m of methods) parseMethodList(m); // names each one, or 'bitfit+prompt'
     const ablations = (v.ablation ?? []) as AblationKind[];
     for (const a of ablations) if (!ABLATIONS.includes(a)) throw new Error(`unknown --ablation '${a}' (${ABLATIONS.join(', ')})`);
+    if (v['ensemble-k'] !== undefined && !ablations.includes('ensemble')) throw new Error('--ensemble-k is a setting of --ablation ensemble; add it or drop --ensemble-k');
+    if (v['data-sizes'] !== undefined && !ablations.includes('data-size')) throw new Error('--data-sizes is a setting of --ablation data-size; add it or drop --data-sizes');
     const encoder = v.encoder ?? 'lstm';
     if (encoder !== 'lstm' && encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
     const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
@@ -179,6 +211,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
       hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0, 0),
       encoder, biasTypes, lr: parseLr(v.lr, methods), ablations,
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
+      ensembleK: ablations.includes('ensemble') ? num(v['ensemble-k'], '--ensemble-k', ENSEMBLE_K, 2) : undefined,
+      dataSizes: ablations.includes('data-size') ? (v['data-sizes'] === undefined ? DATA_SIZES : parseDataSizes(v['data-sizes'])) : undefined,
     };
   }
   // --rerun runs on the recorded backend unless --backend says otherwise (results match across backends within f32 rounding)
@@ -229,8 +263,9 @@ export async function compareCommand(argv: string[]): Promise<number> {
     task: plan.task, model: modelName, modelSha256: sha256File(join(modelDir(modelName), 'model.safetensors')), methods: plan.methods,
     backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, seeds: plan.seeds,
     batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
-    biasTypes: plan.biasTypes, lr: Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), grid: plan.grid ?? false,
-    evalLimit: plan.evalLimit, ablations: plan.ablations, quick: plan.quick,
+    // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
+    biasTypes: plan.biasTypes, lr: { ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), ...definedRates(plan.lr, result.methods.map((m) => m.method)) }, grid: plan.grid ?? false,
+    evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, quick: plan.quick,
   };
   const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
   // the report's rule: "best" past 2 SE, "tie" within them, "top" with one seed (no error to judge by)

@@ -184,6 +184,11 @@ function bitfitSection(deltas: readonly BiasDeltaRow[]): string {
   return `<section><h2>BitFit: which biases moved</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure><h3>Per bias type</h3>${table}</section>`;
 }
 
+const ABLATION_HEADINGS: Record<AblationResult['kind'], string> = {
+  'prompt-length': 'Ablation: prompt length', reparam: 'Ablation: reparameterisation', 'bitfit-subset': 'Ablation: BitFit bias subset',
+  'prefix-placement': 'Ablation: prefix placement (BART)', ensemble: 'Ablation: prompt ensembling', 'data-size': 'Ablation: training-set size',
+};
+
 function ablationSection(a: AblationResult, i: number, colorOf: (method: string, k: number) => string, metric: string): string {
   const id = `plot-ablation-${i}`;
   let svg: string, cap: string;
@@ -195,6 +200,21 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
     }));
     svg = lineChart({ id, title: a.title, xTitle: 'prompt length (virtual tokens)', yTitle: `validation ${metric}`, series, xTickValues: [...new Set(a.rows.map((row) => row.x))] });
     cap = `Validation ${metric} as the number of virtual tokens grows, one line per method.`;
+  } else if (a.kind === 'data-size') {
+    const methods = [...new Set(a.rows.map((row) => row.method))];
+    const series: LineSeries[] = methods.map((m, k) => {
+      const rows = a.rows.filter((row) => row.method === m).sort((p, q) => p.x - q.x);
+      return { name: m, color: colorOf(m, k), markers: true, points: rows.map((row): [number, number] => [row.x, row.validation]), errors: rows.map((row) => row.validationSe) };
+    });
+    svg = lineChart({ id, title: a.title, xTitle: 'training examples (log scale)', yTitle: `validation ${metric}`, series, logX: true, xTickValues: [...new Set(a.rows.map((row) => row.x))] });
+    cap = `Validation ${metric} against the number of training examples (log scale), one line per method, mean ± standard error over the seeds (the whiskers). `
+      + `Size n trains on the first n examples of each seed's shuffled training split${a.trainSize ? ` (${a.trainSize} = all of it)` : ''}, so one seed's subsets are nested.`;
+  } else if (a.kind === 'ensemble') {
+    const legend: LegendItem[] = a.rows.map((row, k) => ({ name: row.label, color: OKABE_ITO[k % OKABE_ITO.length] }));
+    svg = barChart({ id, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend,
+      bars: a.rows.map((row, k) => ({ label: row.label, color: legend[k]!.color, value: row.validation, error: row.validationSe })) });
+    cap = `Validation ${metric} of each variant (mean ± standard error over the seeds, the whisker). A “best of” row is chosen on validation; `
+      + `its cost columns are the training it took (all ${a.k ?? 'K'} prompts), though it keeps one.`;
   } else {
     const methods = [...new Set(a.rows.map((row) => row.method))];
     const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
@@ -202,12 +222,15 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
     svg = barChart({ id, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend, bars: a.rows.map((row) => ({ label: row.label, color: colors.get(row.method) ?? '#777777', value: row.validation, error: row.validationSe })) });
     cap = `Validation ${metric} of each variant (mean ± standard error over the seeds, the whisker); bars share a colour when they are the same method.`;
   }
-  const heading = a.kind === 'prompt-length' ? 'Ablation: prompt length' : a.kind === 'reparam' ? 'Ablation: reparameterisation'
-    : a.kind === 'prefix-placement' ? 'Ablation: prefix placement (BART)' : 'Ablation: BitFit bias subset';
+  const heading = ABLATION_HEADINGS[a.kind];
+  // the cost columns, where the ablation measured them (prompt ensembling)
+  const cost = a.rows.some((row) => row.trainSeconds !== undefined || row.peakMB !== undefined);
   const table = '<table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
-    + `<th scope="col" class="n">validation ${esc(metric)}</th><th scope="col" class="n">test ${esc(metric)}</th></tr></thead><tbody>`
+    + `<th scope="col" class="n">validation ${esc(metric)}</th><th scope="col" class="n">test ${esc(metric)}</th>`
+    + (cost ? '<th scope="col" class="n">train time (s)</th><th scope="col" class="n">peak memory (MB)</th>' : '') + '</tr></thead><tbody>'
     + a.rows.map((row) => `<tr><th scope="row">${esc(row.label)}</th><td>${row.trainable === undefined ? '–' : count(row.trainable)}</td>`
-      + `<td>${esc(pm(row.validation, row.validationSe))}</td><td>${row.test === undefined ? '–' : esc(pm(row.test, row.testSe))}</td></tr>`).join('')
+      + `<td>${esc(pm(row.validation, row.validationSe))}</td><td>${row.test === undefined ? '–' : esc(pm(row.test, row.testSe))}</td>`
+      + (cost ? `<td>${row.trainSeconds === undefined ? '–' : num(row.trainSeconds, 1)}</td><td>${row.peakMB === undefined ? '–' : num(row.peakMB, 1)}</td>` : '') + '</tr>').join('')
     + '</tbody></table>';
   return `<section><h2>${heading}</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure>${table}</section>`;
 }
@@ -227,6 +250,17 @@ function reading(r: CompareResult): string {
       + 'The BitFit paper reports that the query biases and the intermediate (d→4d) biases change most; this plot shows whether that holds here.');
   }
   for (const a of r.ablations) {
+    if (a.kind === 'ensemble') {
+      ps.push(`<strong>Prompt-ensembling ablation.</strong> ${esc(String(a.k ?? 'K'))} prompts for one task trained together in one batch (each example repeated once per prompt), `
+        + 'their class probabilities averaged (Lester et al.\u2019s prompt ensembling), against the best single one of them, against as many separate prompt-tuning runs averaged '
+        + 'at prediction time, and against the best of those. The paper reports the ensemble above the best single prompt; here the prompts also share the trained classifier head.');
+      continue;
+    }
+    if (a.kind === 'data-size') {
+      ps.push('<strong>Training-set-size ablation.</strong> BitFit against full fine-tuning as the training set grows (nested subsets, each size with the same protocol). '
+        + 'The BitFit paper reports BitFit ahead on small training sets and full fine-tuning ahead on large ones: look for the lines crossing.');
+      continue;
+    }
     ps.push(a.kind === 'prompt-length'
       ? '<strong>Prompt-length ablation.</strong> Input-only soft prompts (prompt tuning) against deep prompts at every layer (P-Tuning v2) as the number of virtual tokens grows; '
         + 'at small model scale deep prompts are expected to do markedly better.'

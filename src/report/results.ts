@@ -68,20 +68,47 @@ export interface CompareSettings {
   grid: boolean;
   evalLimit?: number;
   ablations: string[];
+  /** --ablation ensemble: prompts per ensemble (--ensemble-k) */
+  ensembleK?: number;
+  /** --ablation data-size: training subset sizes as asked (--data-sizes; 'all' = the whole split) */
+  dataSizes?: (number | 'all')[];
   quick: boolean;
 }
 
 /** One bias's change in BitFit: mean |Δb| per element (the paper's measure), ‖Δb‖₂, element count. */
 export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; norm: number; size: number }
 
-/** 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts). */
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement';
+/**
+ * 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts); 'ensemble' (prompt
+ * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
+ * vs full fine-tuning on nested training subsets) on the other tasks.
+ */
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size';
+
+/** One variant of an ablation, mean ± standard error over the seeds. */
+export interface AblationRow {
+  label: string;
+  method: string;
+  /** the swept value (prompt length, training examples) or an index */
+  x: number;
+  validation: number;
+  validationSe?: number;
+  test?: number;
+  testSe?: number;
+  trainable?: number;
+  /** 'ensemble': what training the row took — seconds (mean over seeds; K separate runs summed) and peak MB */
+  trainSeconds?: number;
+  peakMB?: number;
+}
 
 export interface AblationResult {
   kind: AblationKind;
   title: string;
-  /** x: the swept value (prompt length) or an index; label names the variant. */
-  rows: { label: string; method: string; x: number; validation: number; validationSe?: number; test?: number; testSe?: number; trainable?: number }[];
+  rows: AblationRow[];
+  /** 'ensemble': the number of prompts K */
+  k?: number;
+  /** 'data-size': the training split's full size (the largest x when 'all' was asked) */
+  trainSize?: number;
 }
 
 export interface CompareResult {

@@ -220,6 +220,8 @@ export interface LineSeries {
   /** Drawn first, thin and translucent (e.g. the raw curve under a smoothed one). */
   faint?: [number, number][];
   markers?: boolean;
+  /** A ± whisker (a standard error) at each point, drawn when finite; parallel to `points`. */
+  errors?: (number | undefined)[];
 }
 
 export interface LineChartOptions {
@@ -230,6 +232,8 @@ export interface LineChartOptions {
   series: LineSeries[];
   /** Put x ticks exactly at these values (e.g. the prompt lengths swept) instead of nice ticks. */
   xTickValues?: number[];
+  /** x on a log10 axis (positive x only), e.g. training-set sizes; tick labels show the values themselves. */
+  logX?: boolean;
   width?: number;
   height?: number;
   /** An empty plot shows this text. */
@@ -237,12 +241,16 @@ export interface LineChartOptions {
 }
 
 export function lineChart(o: LineChartOptions): string {
+  // the axis works in t = x or log10 x; points, ticks and titles keep x itself
+  const tx = o.logX ? (x: number) => (x > 0 ? Math.log10(x) : NaN) : (x: number) => x;
   const f: Frame = { width: o.width ?? 720, height: o.height ?? 360, left: 64, right: legendMargin(o.series.map((s) => s.name)), top: 34, bottom: 48 };
   const b = plotBox(f);
-  const xs = finite(o.series.flatMap((s) => [...s.points, ...(s.faint ?? [])].map((p) => p[0])));
-  const ys = finite(o.series.flatMap((s) => [...s.points, ...(s.faint ?? [])].filter((p) => Number.isFinite(p[0])).map((p) => p[1])));
+  const xs = finite(o.series.flatMap((s) => [...s.points, ...(s.faint ?? [])].map((p) => tx(p[0]))));
+  const ys = finite(o.series.flatMap((s) => [...s.points, ...(s.faint ?? [])].filter((p) => Number.isFinite(tx(p[0]))).map((p) => p[1])));
+  // whiskers widen the y range
+  for (const s of o.series) s.points.forEach(([x, y], i) => { const e = s.errors?.[i]; if (Number.isFinite(tx(x)) && Number.isFinite(e)) ys.push(y - Math.abs(e!), y + Math.abs(e!)); });
   const out: string[] = [open(f, o.title, o.id)];
-  const xv = o.xTickValues?.filter(Number.isFinite).sort((a, c) => a - c);
+  const xv = o.xTickValues?.map(tx).filter(Number.isFinite).sort((a, c) => a - c);
   let xt: Ticks;
   if (xv && xv.length) {
     const lo = xv[0], hi = xv[xv.length - 1];
@@ -250,26 +258,38 @@ export function lineChart(o: LineChartOptions): string {
     xt = { lo: lo - pad, hi: hi + pad, step: niceStep(hi - lo || 1, 5), values: xv };
   } else xt = niceTicks(xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1, 8);
   const yt = niceTicks(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1, 5);
-  const X = linear(xt.lo, xt.hi, b.x0, b.x1), Y = linear(yt.lo, yt.hi, b.y1, b.y0);
-  const xLabel = (v: number) => (xv ? String(v) : tickLabel(v, xt.step));
-  out.push(axes(f, xt.values.map((v) => ({ at: X(v), label: xLabel(v) })), yt.values.map((v) => ({ at: Y(v), label: tickLabel(v, yt.step) })), o.xTitle, o.yTitle));
+  const toX = linear(xt.lo, xt.hi, b.x0, b.x1), Y = linear(yt.lo, yt.hi, b.y1, b.y0);
+  const X = (x: number) => toX(tx(x));
+  // ticks are in t; a log axis labels each with its x
+  const xLabel = (t: number) => (o.logX ? String(Number((10 ** t).toPrecision(6))) : xv ? String(t) : tickLabel(t, xt.step));
+  out.push(axes(f, xt.values.map((v) => ({ at: toX(v), label: xLabel(v) })), yt.values.map((v) => ({ at: Y(v), label: tickLabel(v, yt.step) })), o.xTitle, o.yTitle));
   const clipId = `${o.id}-clip`;
   out.push(`<defs><clipPath id="${esc(clipId)}"><rect x="${px(b.x0)}" y="${px(b.y0 - 2)}" width="${px(b.x1 - b.x0)}" height="${px(b.y1 - b.y0 + 4)}"/></clipPath></defs>`);
   out.push(`<g clip-path="url(#${esc(clipId)})" fill="none" stroke-linejoin="round" stroke-linecap="round">`);
+  // a point the axis cannot show (x ≤ 0 on a log axis) is a gap
+  const onAxis = (ps: [number, number][]) => ps.map(([x, y]): [number, number] => [Number.isFinite(tx(x)) ? x : NaN, y]);
   const toPx = (ps: [number, number][]) => ps.map(([x, y]): [number, number] => [X(x), Y(y)]);
   for (const s of o.series) {
-    for (const run of finiteRuns(decimate(s.faint ?? []))) {
+    for (const run of finiteRuns(decimate(onAxis(s.faint ?? [])))) {
       out.push(`<path d="${path(toPx(run))}" stroke="${esc(s.color)}" stroke-width="1" stroke-opacity="0.28"/>`);
     }
   }
   for (const s of o.series) {
-    for (const run of finiteRuns(decimate(s.points))) {
+    for (const run of finiteRuns(decimate(onAxis(s.points)))) {
       if (run.length === 1 && !s.markers) out.push(`<circle cx="${px(X(run[0][0]))}" cy="${px(Y(run[0][1]))}" r="2.5" fill="${esc(s.color)}"/>`);
       else out.push(`<path d="${path(toPx(run))}" stroke="${esc(s.color)}" stroke-width="2"${s.dash ? ` stroke-dasharray="${esc(s.dash)}"` : ''}><title>${esc(s.name)}</title></path>`);
     }
+    s.points.forEach(([x, y], i) => {
+      const e = s.errors?.[i];
+      if (!Number.isFinite(tx(x)) || !Number.isFinite(y) || !Number.isFinite(e) || e === 0) return;
+      const [cx, lo, hi] = [X(x), Y(y - Math.abs(e!)), Y(y + Math.abs(e!))];
+      out.push(`<g class="error-bar" stroke="${esc(s.color)}" stroke-width="1.4"><title>${esc(`${s.name}: x=${x}, ${sig(y, 3)} ± ${sig(Math.abs(e!), 2)}`)}</title>`
+        + `<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(lo)}" y2="${px(hi)}"/><line x1="${px(cx - 5)}" x2="${px(cx + 5)}" y1="${px(lo)}" y2="${px(lo)}"/>`
+        + `<line x1="${px(cx - 5)}" x2="${px(cx + 5)}" y1="${px(hi)}" y2="${px(hi)}"/></g>`);
+    });
     if (s.markers) {
       for (const [x, y] of s.points) {
-        if (Number.isFinite(x) && Number.isFinite(y)) out.push(`<circle cx="${px(X(x))}" cy="${px(Y(y))}" r="4" fill="${esc(s.color)}" stroke="#ffffff" stroke-width="1"><title>${esc(`${s.name}: x=${x}, ${sig(y, 3)}`)}</title></circle>`);
+        if (Number.isFinite(tx(x)) && Number.isFinite(y)) out.push(`<circle cx="${px(X(x))}" cy="${px(Y(y))}" r="4" fill="${esc(s.color)}" stroke="#ffffff" stroke-width="1"><title>${esc(`${s.name}: x=${x}, ${sig(y, 3)}`)}</title></circle>`);
       }
     }
   }

@@ -17,6 +17,8 @@ import { makeTask, type Evaluation, type TaskInfo, type TaskName, TASK_INFO } fr
 import { baseOf } from '../peft/base.js';
 import { loadBert, loadGpt2 } from './model-dir.js';
 import { trainLoop, type StepLog } from './trainer.js';
+import { ensembleProbabilities } from './ensemble.js';
+import type { Batch } from '../data/datasets.js';
 import type { BiasDeltaRow, SeedRun } from '../report/results.js';
 
 /** What a run needs besides its method, seed and learning rate (all plain data but the backend and the callback). */
@@ -37,7 +39,20 @@ export interface RunOptions {
   onStep?: (run: string, log: StepLog, steps: number) => void;
 }
 
-export interface RunSpec { label: string; method: string; settings: MethodSettings; evalTest: boolean }
+export interface RunSpec {
+  label: string;
+  method: string;
+  settings: MethodSettings;
+  evalTest: boolean;
+  /** The data-size ablation: train on the first N of the seed's shuffled training split (TaskOptions.trainSize). */
+  trainSize?: number;
+  /** Seed of the method's own tensors (a prompt's initial values); default the run's seed. */
+  methodSeed?: number;
+  /** Prompt ensembling: K prompts of `method` in one batch, seeds methodSeed + j (./compare-ensemble.ts). */
+  ensemble?: number;
+  /** Also return the kept checkpoint's class probabilities on validation and test (to average runs afterwards). */
+  keepProbabilities?: boolean;
+}
 
 /** Host and device bytes held now (array buffers + the WebGPU pool). */
 export function memoryBytes(backend: Backend): number {
@@ -60,7 +75,47 @@ export interface OneRun {
   losses: number[];
   peakMB: number;
   deltas?: BiasDeltaRow[];
+  /** spec.keepProbabilities: (N, C) class probabilities at the kept checkpoint, in each split's order. */
+  probabilities?: { validation: Float64Array; test: Float64Array };
+  /** An ensemble run: each prompt alone at the ensemble's kept checkpoint. */
+  members?: { validation: number; test: number }[];
 }
+
+/** The kept checkpoint of early stopping: its step, its validation evaluation and the trainable values then. */
+interface Kept { step: number; eval: Evaluation; values: (Float32Array | Float64Array)[] }
+
+/**
+ * Early stopping on validation, for a training loop's `after` hook: `after(done)` scores validation every `evalEvery`
+ * steps and at the last step, keeps the trainable values of the best score, and asks to stop after `patience` scores
+ * without a gain; `restore()` puts the kept values back (when training went on past them) and returns what was kept.
+ */
+export function earlyStopping(trainable: Tensor[], o: Pick<RunOptions, 'steps' | 'evalEvery' | 'patience'>, validate: () => Promise<Evaluation>) {
+  const curve: [number, number][] = [];
+  let best: Kept | null = null;
+  let sinceBest = 0;
+  let stepsRun = 0;
+  const after = async (done: number): Promise<boolean> => {
+    stepsRun = done;
+    if (done % o.evalEvery !== 0 && done !== o.steps) return false;
+    const v = await validate();
+    curve.push([done, v.metric]);
+    if (!best || v.metric > best.eval.metric) {
+      const values = await Promise.all(trainable.map(async (t: Tensor) => (t.dtype === 'f64' ? Float64Array.from(await t.data()) : Float32Array.from(await t.data()))));
+      best = { step: done, eval: v, values };
+      sinceBest = 0;
+    } else sinceBest++;
+    return sinceBest >= o.patience;
+  };
+  const restore = (): Kept | null => {
+    const kept = best as Kept | null;
+    if (kept && kept.step !== stepsRun) trainable.forEach((t, i) => assignValues(t, kept.values[i]!));
+    return kept;
+  };
+  return { after, restore, curve, stepsRun: () => stepsRun };
+}
+
+/** Softmax class probabilities of a batch under `peft` ((B, C), f64): one adapter, or the average of its K adapters. */
+export const classProbabilities = async (peft: PeftModel, batch: Batch): Promise<Float64Array> => (await ensembleProbabilities(peft, batch)).probs;
 
 /**
  * One method, one seed, one learning rate: train up to `steps`, score validation every `evalEvery` steps and at the
@@ -69,9 +124,10 @@ export interface OneRun {
  */
 export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOptions, tokenizer: TextTokenizer): Promise<OneRun> {
   const { model } = await loadFor(TASK_INFO[o.task], o, seed);
-  const method = await buildMethod(spec.method, baseOf(model), { ...spec.settings, seed });
+  const method = await buildMethod(spec.method, baseOf(model), { ...spec.settings, seed: spec.methodSeed ?? seed });
   // infix tuning's slots are part of the task's input layout (the subject task puts them after the body)
-  const task = makeTask(o.task, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed, infix: method.hidden?.numVirtualTokens });
+  const task = makeTask(o.task, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed,
+    infix: method.hidden?.numVirtualTokens, trainSize: spec.trainSize });
   const peft = new PeftModel(model, [method]);
   const counts = peft.counts();
   // a method's analysis hook (BitFit: which biases moved) sees its base parameters before and after training
@@ -79,22 +135,7 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
   const before = analysis ? await analysis.capture(model.params) : null;
   let peak = memoryBytes(o.backend);
   const trainable = peft.trainable();
-  const curve: [number, number][] = [];
-  let best: { metric: number; step: number; eval: Evaluation; values: Float32Array[] | Float64Array[] } | null = null;
-  let sinceBest = 0;
-  let stepsRun = 0;
-  const score = async (done: number): Promise<boolean> => {
-    stepsRun = done;
-    if (done % o.evalEvery !== 0 && done !== o.steps) return false;
-    const v = await task.evaluate(peft, 'validation');
-    curve.push([done, v.metric]);
-    if (!best || v.metric > best.metric) {
-      const values = await Promise.all(trainable.map(async (t: Tensor) => (t.dtype === 'f64' ? Float64Array.from(await t.data()) : Float32Array.from(await t.data()))));
-      best = { metric: v.metric, step: done, eval: v, values: values as Float32Array[] };
-      sinceBest = 0;
-    } else sinceBest++;
-    return sinceBest >= o.patience;
-  };
+  const stopping = earlyStopping(trainable, o, () => task.evaluate(peft, 'validation'));
   let losses: number[] = [];
   let seconds = 0;
   if (trainable.length) {
@@ -107,24 +148,29 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
         peak = Math.max(peak, memoryBytes(o.backend));
         o.onStep?.(spec.label, log, o.steps);
       },
-      after: score,
+      after: stopping.after,
     });
     trained.optimizer.dispose();
     losses = trained.losses;
     seconds = trained.seconds;
   }
   // a method with nothing to train here (Frozen on GPT-2, which has no separate head) is scored as it is
-  const kept = best as { metric: number; step: number; eval: Evaluation; values: Float32Array[] } | null;
-  if (kept && kept.step !== stepsRun) trainable.forEach((t, i) => assignValues(t, kept.values[i]!));
+  const kept = stopping.restore();
   const validation = kept?.eval ?? await task.evaluate(peft, 'validation');
   const test = spec.evalTest ? await task.evaluate(peft, 'test') : { metric: NaN, extra: {} };
   const deltas = analysis && before ? analysis.compare(before, await analysis.capture(model.params)) : undefined;
+  let probabilities: OneRun['probabilities'];
+  if (spec.keepProbabilities) {
+    const scoring = task.probabilities;
+    if (!scoring) throw new Error(`${spec.label}: the ${o.task} task is not scored from class probabilities (spam is)`);
+    const predict = (b: Batch) => classProbabilities(peft, b);
+    probabilities = { validation: await scoring.of(predict, 'validation'), test: await scoring.of(predict, 'test') };
+  }
   for (const m of peft.adapters.flat()) m.params.dispose();
   model.dispose();
   return {
-    run: { seed, validation: validation.metric, test: test.metric, stepsRun, stepsKept: kept?.step ?? 0, curve, trainSeconds: seconds },
+    run: { seed, validation: validation.metric, test: test.metric, stepsRun: stopping.stepsRun(), stepsKept: kept?.step ?? 0, curve: stopping.curve, trainSeconds: seconds },
     validation, test, trainable: counts.trainable, percent: counts.percent, losses, peakMB: peak / 2 ** 20,
-    deltas: deltas?.map((d) => ({ ...d })),
+    deltas: deltas?.map((d) => ({ ...d })), probabilities,
   };
 }
-

@@ -8,14 +8,15 @@ import { cpu } from '../kernels/cpu/index.js';
 import { setCpuThreads } from '../kernels/cpu/pool.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { TASK_INFO } from './tasks.js';
-import { loadFor, runOne, type RunOptions, type RunSpec } from './compare-run.js';
+import { loadFor, type RunOptions, type RunSpec } from './compare-run.js';
+import { runSpec } from './compare-ensemble.js';
 
 /** A job as posted: the run, and the compare's options without the backend and the callbacks. */
 export interface WorkerJob { id: number; spec: RunSpec; seed: number; lr: number; options: Omit<RunOptions, 'backend' | 'onStep'> }
 
 export type WorkerReply =
   | { id: number; kind: 'step'; step: number; loss: number; lr: number; seconds: number }
-  | { id: number; kind: 'done'; run: Awaited<ReturnType<typeof runOne>> }
+  | { id: number; kind: 'done'; run: Awaited<ReturnType<typeof runSpec>> }
   | { id: number; kind: 'error'; message: string };
 
 const port = parentPort;
@@ -38,7 +39,7 @@ port.on('message', (job: WorkerJob) => {
         tokenizer = loaded.tokenizer;
         tokenizers.set(key, tokenizer);
       }
-      const run = await runOne(job.spec, job.seed, job.lr, o, tokenizer);
+      const run = await runSpec(job.spec, job.seed, job.lr, o, tokenizer);
       port.postMessage({ id: job.id, kind: 'done', run } satisfies WorkerReply);
     } catch (e) {
       port.postMessage({ id: job.id, kind: 'error', message: e instanceof Error ? e.message : String(e) } satisfies WorkerReply);

@@ -11,10 +11,33 @@ import type { MethodSettings } from '../peft/spec.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { makeTask, TASK_INFO } from './tasks.js';
 import { meanSe } from './stats.js';
-import { loadFor, runOne, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
+import { loadFor, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
+import { ensembleAblation, runSpec } from './compare-ensemble.js';
 import type { AblationKind, AblationResult, BiasDeltaRow, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 
-export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement'];
+export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement', 'ensemble', 'data-size'];
+
+/** --ablation ensemble's prompts per ensemble, and --ablation data-size's training subset sizes, unless given. */
+export const ENSEMBLE_K = 3;
+export const DATA_SIZES: (number | 'all')[] = [64, 128, 256, 512, 'all'];
+
+/**
+ * The data-size ablation's sizes as numbers: 'all' is the whole training split; each must hold a batch and fit the
+ * split, in increasing order (one line naming the bad size otherwise).
+ */
+export function resolveDataSizes(sizes: readonly (number | 'all')[], trainSize: number, batchSize: number): number[] {
+  if (!sizes.length) throw new Error('--data-sizes: expected at least one size');
+  const out = sizes.map((n) => {
+    if (n === 'all') return trainSize;
+    if (!Number.isSafeInteger(n) || n < batchSize) throw new Error(`--data-sizes: ${n} is not an integer ≥ the batch size ${batchSize}`);
+    if (n > trainSize) throw new Error(`--data-sizes: ${n} is more than the ${trainSize} training examples (use 'all' for all of them)`);
+    return n;
+  });
+  for (let i = 1; i < out.length; i++) {
+    if (out[i]! <= out[i - 1]!) throw new Error(`--data-sizes: expected increasing sizes, got ${sizes.join(',')}`);
+  }
+  return out;
+}
 
 export interface CompareOptions extends RunOptions {
   /** Method names or compositions ('bitfit+prompt'). */
@@ -31,6 +54,10 @@ export interface CompareOptions extends RunOptions {
   /** Choose each method's learning rate from its grid by the first seed's best validation metric. */
   grid?: boolean;
   ablations: AblationKind[];
+  /** --ablation ensemble: prompts per ensemble (default ENSEMBLE_K). */
+  ensembleK?: number;
+  /** --ablation data-size: training subset sizes (default DATA_SIZES). */
+  dataSizes?: (number | 'all')[];
   onRunDone?: (label: string, run: SeedRun) => void;
   /**
    * Where runs execute: default in this thread, one at a time. compare-workers.ts gives a runner that executes them
@@ -114,7 +141,15 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const modelName = o.model ?? (probeTask.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
   first.dispose();
   const settings: MethodSettings = { virtualTokens: o.virtualTokens, hidden: o.hidden, encoder: o.encoder, biasTypes: o.biasTypes };
-  const runner = o.runner ?? ((spec, seed, lr, opts, tok) => runOne(spec, seed, lr, opts, tok));
+  // the ablations' inputs are checked before any run starts
+  const probe = makeTask(o.task, tokenizer, { ...o, seed: o.seeds[0]! });
+  const ensembleK = o.ensembleK ?? ENSEMBLE_K;
+  if (o.ablations.includes('ensemble')) {
+    if (!probe.probabilities) throw new Error(`--ablation ensemble: the ${o.task} task is not scored from class probabilities (spam is)`);
+    if (!Number.isSafeInteger(ensembleK) || ensembleK < 2) throw new Error(`--ensemble-k: expected an integer ≥ 2, got ${ensembleK}`);
+  }
+  const dataSizes = o.ablations.includes('data-size') ? resolveDataSizes(o.dataSizes ?? DATA_SIZES, probe.trainSize, o.batchSize) : [];
+  const runner = o.runner ?? ((spec, seed, lr, opts, tok) => runSpec(spec, seed, lr, opts, tok));
   const slot = limiter(Math.max(1, o.concurrency ?? 1));
   const run: Run = (spec, seed, lr) => slot(() => runner(spec, seed, lr, o, tokenizer));
   // every method's runs are queued at once (grid first, then seeds); the rows keep the methods' order
@@ -124,7 +159,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const row = (r: MethodResult, x: number): AblationResult['rows'][number] => ({ label: r.label, method: r.method, x, validation: r.validation,
     validationSe: r.validationSe, test: r.test, testSe: r.testSe, trainable: r.trainable });
   // an ablation's variants are chosen on validation like the main rows; their test scores are shown, never used
-  const variant = async (label: string, method: string, s: MethodSettings) => (await runMethod({ label, method, settings: s, evalTest: true }, o, run)).result;
+  const variant = async (label: string, method: string, s: MethodSettings, spec: Partial<RunSpec> = {}) => (await runMethod({ label, method, settings: s, evalTest: true, ...spec }, o, run)).result;
   const rowsOf = (variants: [string, string, MethodSettings, number][]) => Promise.all(variants.map(async ([label, method, s, x]) => row(await variant(label, method, s), x)));
   const ablations = await Promise.all(o.ablations.map(async (kind): Promise<AblationResult> => {
     if (kind === 'prompt-length') {
@@ -147,6 +182,17 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
         ['bitfit, query + intermediate', 'bitfit', { ...settings, biasTypes: ['query', 'intermediate'] }, 1],
       ]);
       return { kind, title: 'BitFit: query + intermediate biases only vs all biases', rows };
+    } else if (kind === 'ensemble') {
+      // the prompt row's learning rate: --lr, else what the main run used (its default or --grid's choice)
+      const lr = o.lr?.prompt ?? methods.find((m) => m.method === 'prompt')?.lr ?? defaultLr('prompt');
+      return ensembleAblation({ K: ensembleK, lr, settings, seeds: o.seeds, run, scoring: probe.probabilities!, onRunDone: o.onRunDone });
+    } else if (kind === 'data-size') {
+      // the BitFit paper's training-set-size experiment: BitFit ahead of full fine-tuning on small training sets, behind on large ones.
+      // Size n trains on the first n of the seed's shuffled training split, n = all included (the main rows' mails in
+      // another order), so one seed's sets are nested prefixes of one order
+      const rows = await Promise.all((['bitfit', 'full'] as const).flatMap((method) => dataSizes.map(async (n) =>
+        row(await variant(`${method} n=${n}`, method, settings, { trainSize: n }), n))));
+      return { kind, title: 'Training-set size: BitFit vs full fine-tuning', rows, trainSize: probe.trainSize };
     } else if (kind === 'prefix-placement') {
       throw new Error('--ablation prefix-placement is an ablation of --task subject-seq2seq (BART)');
     } else {
@@ -154,7 +200,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
       throw new Error(`unknown ablation ${String(_)}`);
     }
   }));
-  const sizes = makeTask(o.task, tokenizer, { ...o, seed: o.seeds[0]! }).evalSizes;
+  const sizes = probe.evalSizes;
   return {
     task: o.task, taskDescription: probeTask.description, metric: probeTask.metric, model: modelName,
     backend: o.backend.name, device: o.backend.describe(), steps: o.steps, seed: o.seeds[0]!, baseParams,

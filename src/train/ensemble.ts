@@ -55,6 +55,8 @@ export interface EnsembleJob {
   /** Dropout on (masks then differ between the replicas of a row); default off. */
   train?: boolean;
   onStep?: (log: StepLog) => void;
+  /** The training loop's hook after each step (early stopping: true stops the run). */
+  after?: (stepsDone: number) => Promise<boolean> | boolean;
 }
 
 /** Trains the K prompts of `peft` in one batch per step (see the file comment for what it equals). */
@@ -66,7 +68,7 @@ export function trainEnsemble(job: EnsembleJob): Promise<TrainResult> {
   const shared = peft.base.params.trainable();
   const clip = job.config.clip ?? 1;
   return trainLoop({
-    trainable: peft.trainable(), batch: job.batch, onStep: job.onStep,
+    trainable: peft.trainable(), batch: job.batch, onStep: job.onStep, after: job.after,
     // Σ_j L_j = K · mean over the K·B rows
     loss: (b, step) => {
       const rows = replicateBatch(b, K);

@@ -38,6 +38,11 @@ export interface TaskOptions {
    * to the batch size every step sees the same examples (reshuffled), so the loss falls when gradients flow.
    */
   trainLimit?: number;
+  /**
+   * Train on a subset of N examples (default all): the first N of the training split in the seed's shuffled order
+   * (`trainingSubset`), so for one seed the subsets of growing N are nested. The data-size ablation's sizes.
+   */
+  trainSize?: number;
   /** P-tuning template for the input prompt's virtual tokens (spam task), e.g. "[P3] x [P3] [MASK]". */
   template?: string;
   /** Infix tuning's P slots (subject task): body; INFIX; separator; subject. */
@@ -45,6 +50,17 @@ export interface TaskOptions {
 }
 
 export interface Evaluation { metric: number; extra: Record<string, number> }
+
+/**
+ * A classification task scored from class probabilities, so several models' predictions can be averaged before the
+ * metric (prompt ensembling): `of` collects `predict`'s (B, C) probabilities over a split's evaluation batches into
+ * (N, C), in the split's order; `score` is the split's metric of any such (N, C) probabilities.
+ */
+export interface ProbabilityScoring {
+  classes: number;
+  of(predict: (batch: Batch) => Promise<Float64Array>, split: 'validation' | 'test'): Promise<Float64Array>;
+  score(probs: Float64Array, split: 'validation' | 'test'): Evaluation;
+}
 
 export interface TaskInfo {
   name: TaskName;
@@ -70,6 +86,18 @@ export interface Task extends TaskInfo {
   batch(step: number): Batch;
   loss(peft: PeftModel, batch: Batch, step: number): Tensor;
   evaluate(peft: PeftModel, split: 'validation' | 'test'): Promise<Evaluation>;
+  /** Sequence classification (spam) only. */
+  probabilities?: ProbabilityScoring;
+}
+
+/**
+ * The data-size ablation's training subset: the first `n` examples of `items` shuffled with `seed` (data/datasets.ts's
+ * seeded Fisher–Yates — the order a full run's first epoch visits them in), all of them when n ≥ their count. For one
+ * seed the subsets of growing n are nested prefixes of that one order, the whole split included.
+ */
+export function trainingSubset<T>(items: readonly T[], n: number, seed: number): T[] {
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`training subset: expected a size ≥ 1, got ${n}`);
+  return shuffled(items, seed).slice(0, n);
 }
 
 /** Batches of shuffled training examples, reshuffled each epoch. */
@@ -136,7 +164,9 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
   };
   const limit = <T>(xs: T[]) => (o.evalLimit ? xs.slice(0, o.evalLimit) : xs);
   if (o.trainLimit !== undefined && o.trainLimit < o.batchSize) throw new Error(`train limit ${o.trainLimit} is below the batch size ${o.batchSize} (a batch needs that many examples)`);
-  const trainSet = <T>(xs: T[]) => (o.trainLimit ? xs.slice(0, o.trainLimit) : xs);
+  if (o.trainSize !== undefined && o.trainSize < o.batchSize) throw new Error(`training subset of ${o.trainSize} is below the batch size ${o.batchSize} (a batch needs that many examples)`);
+  if (o.trainSize !== undefined && o.trainLimit !== undefined) throw new Error('train limit and training subset: give one (the first N of the file, or of the seed\'s order)');
+  const trainSet = <T>(xs: T[]) => (o.trainLimit ? xs.slice(0, o.trainLimit) : o.trainSize !== undefined ? trainingSubset(xs, o.trainSize, o.seed) : xs);
   // evaluation batches are built once per split (early stopping scores validation many times)
   const built = new Map<string, LaidOut[]>();
   const evalBatches = (split: string, make: () => LaidOut[]): LaidOut[] => {
@@ -160,6 +190,7 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
       };
       const train = trainSet(loadSpam('train'));
       const next = epochs(train, o.batchSize, o.seed);
+      const spamBatches = (split: string) => evalBatches(split, () => [...chunks(limit(loadSpam(split as Split)), 64)].map(collate));
       return {
         ...TASK_INFO.spam, trainSize: train.length,
         evalSizes: { validation: limit(loadSpam('validation')).length, test: limit(loadSpam('test')).length },
@@ -168,11 +199,28 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
         async evaluate(peft, split) {
           const pred: number[] = [];
           const gold: number[] = [];
-          for (const b of evalBatches(split, () => [...chunks(limit(loadSpam(split)), 64)].map(collate))) {
+          for (const b of spamBatches(split)) {
             pred.push(...argmaxRows((await logitsOf(peft, b)).values, 2));
             gold.push(...b.labels);
           }
           return { metric: accuracy(pred, gold), extra: { macroF1: macroF1(pred, gold, 2) } };
+        },
+        probabilities: {
+          classes: 2,
+          async of(predict, split) {
+            const parts = [];
+            for (const b of spamBatches(split)) parts.push(await predict(b));
+            const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+            let at = 0;
+            for (const p of parts) { out.set(p, at); at += p.length; }
+            return out;
+          },
+          score(probs, split) {
+            const gold = spamBatches(split).flatMap((b) => Array.from(b.labels));
+            if (probs.length !== 2 * gold.length) throw new Error(`spam ${split}: expected ${gold.length} × 2 probabilities, got ${probs.length}`);
+            const pred = argmaxRows(probs, 2);
+            return { metric: accuracy(pred, gold), extra: { macroF1: macroF1(pred, gold, 2) } };
+          },
         },
       };
     }
