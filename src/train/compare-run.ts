@@ -82,16 +82,16 @@ export interface OneRun {
 }
 
 /** The kept checkpoint of early stopping: its step, its validation evaluation and the trainable values then. */
-interface Kept { step: number; eval: Evaluation; values: (Float32Array | Float64Array)[] }
+interface Kept<E> { step: number; eval: E; values: (Float32Array | Float64Array)[] }
 
 /**
  * Early stopping on validation, for a training loop's `after` hook: `after(done)` scores validation every `evalEvery`
  * steps and at the last step, keeps the trainable values of the best score, and asks to stop after `patience` scores
  * without a gain; `restore()` puts the kept values back (when training went on past them) and returns what was kept.
  */
-export function earlyStopping(trainable: Tensor[], o: Pick<RunOptions, 'steps' | 'evalEvery' | 'patience'>, validate: () => Promise<Evaluation>) {
+export function earlyStopping<E extends { metric: number } = Evaluation>(trainable: Tensor[], o: Pick<RunOptions, 'steps' | 'evalEvery' | 'patience'>, validate: () => Promise<E>) {
   const curve: [number, number][] = [];
-  let best: Kept | null = null;
+  let best: Kept<E> | null = null;
   let sinceBest = 0;
   let stepsRun = 0;
   const after = async (done: number): Promise<boolean> => {
@@ -106,8 +106,8 @@ export function earlyStopping(trainable: Tensor[], o: Pick<RunOptions, 'steps' |
     } else sinceBest++;
     return sinceBest >= o.patience;
   };
-  const restore = (): Kept | null => {
-    const kept = best as Kept | null;
+  const restore = (): Kept<E> | null => {
+    const kept = best as Kept<E> | null;
     if (kept && kept.step !== stepsRun) trainable.forEach((t, i) => assignValues(t, kept.values[i]!));
     return kept;
   };

@@ -13,12 +13,9 @@
  * and the seed's placement claim, `--ablation prefix-placement`: the three prefix sets vs HF PEFT's decoder-only prefix
  * vs embedding-only (prompt tuning).
  */
-import type { Backend } from '../autograd/backend.js';
-import type { Tensor } from '../autograd/tensor.js';
 import { loadSubject } from '../data/load.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Bart } from '../models/bart.js';
-import { assignValues } from '../models/params.js';
 import { fullFineTuning } from '../peft/baselines.js';
 import { pTuningV2 } from '../peft/p-tuning-v2.js';
 import { promptTuning } from '../peft/prompt-tuning.js';
@@ -28,6 +25,7 @@ import type { AblationResult, CompareResult, MethodResult, SeedRun } from '../re
 import type { CompareOptions } from './compare.js';
 import { runCompare } from './compare.js';
 import { loadBart } from './model-dir.js';
+import { earlyStopping, memoryBytes } from './compare-run.js';
 import { meanSe } from './stats.js';
 import { SEQ2SEQ_TASK, SEQ2SEQ_TASK_INFO, type Seq2seqBatch, type Seq2seqEvaluation, type Seq2seqTaskName, buildSeq2seqTask } from './seq2seq-task.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from './tasks.js';
@@ -84,11 +82,6 @@ const lrOf = (method: Seq2seqMethod, o: Seq2seqOptions) => {
   return o.lr?.[method] ?? o.lr?.[name] ?? defaultLr(name);
 };
 
-function memoryBytes(backend: Backend): number {
-  const gpu = (backend as { rt?: { bytesAllocated?: number } }).rt?.bytesAllocated ?? 0;
-  return process.memoryUsage().arrayBuffers + gpu;
-}
-
 interface OneRun { run: SeedRun; validation: Seq2seqEvaluation; test: Seq2seqEvaluation; trainable: number; percent: number; losses: number[]; peakMB: number }
 
 /** One method, one seed: train with early stopping on validation ROUGE-L, restore the best, score test once. */
@@ -99,22 +92,7 @@ async function runOne(method: Seq2seqMethod, label: string, seed: number, o: Seq
   const trainable = peft.trainable();
   const count = trainable.reduce((n, t) => n + t.size, 0);
   let peak = memoryBytes(o.backend);
-  const curve: [number, number][] = [];
-  let best: { step: number; eval: Seq2seqEvaluation; values: (Float32Array | Float64Array)[] } | null = null;
-  let sinceBest = 0;
-  let stepsRun = 0;
-  const score = async (done: number): Promise<boolean> => {
-    stepsRun = done;
-    if (done % o.evalEvery !== 0 && done !== o.steps) return false;
-    const v = await task.evaluate(peft, 'validation');
-    curve.push([done, v.metric]);
-    if (!best || v.metric > best.eval.metric) {
-      const values = await Promise.all(trainable.map(async (t: Tensor) => (t.dtype === 'f64' ? Float64Array.from(await t.data()) : Float32Array.from(await t.data()))));
-      best = { step: done, eval: v, values };
-      sinceBest = 0;
-    } else sinceBest++;
-    return sinceBest >= o.patience;
-  };
+  const stopping = earlyStopping(trainable, o, () => task.evaluate(peft, 'validation'));
   let losses: number[] = [];
   let seconds = 0;
   if (trainable.length) {
@@ -122,21 +100,20 @@ async function runOne(method: Seq2seqMethod, label: string, seed: number, o: Seq
       trainable, batch: (step) => task.batch(step), loss: (b, step) => task.loss(peft, b as Seq2seqBatch, step),
       config: { steps: o.steps, lr: lrOf(method, o), seed },
       onStep: (log) => { peak = Math.max(peak, memoryBytes(o.backend)); o.onStep?.(label, log, o.steps); },
-      after: score,
+      after: stopping.after,
     });
     trained.optimizer.dispose();
     losses = trained.losses;
     seconds = trained.seconds;
   }
-  const kept = best as { step: number; eval: Seq2seqEvaluation; values: (Float32Array | Float64Array)[] } | null;
-  if (kept && kept.step !== stepsRun) trainable.forEach((t, i) => assignValues(t, kept.values[i]!));
+  const kept = stopping.restore();
   const validation = kept?.eval ?? await task.evaluate(peft, 'validation');
   const test = await task.evaluate(peft, 'test');
   const base = model.params.count();
   for (const m of peft.methods()) m.params.dispose();
   model.dispose();
   return {
-    run: { seed, validation: validation.metric, test: test.metric, stepsRun, stepsKept: kept?.step ?? 0, curve, trainSeconds: seconds },
+    run: { seed, validation: validation.metric, test: test.metric, stepsRun: stopping.stepsRun(), stepsKept: kept?.step ?? 0, curve: stopping.curve, trainSeconds: seconds },
     validation, test, trainable: count, percent: (100 * count) / base, losses, peakMB: peak / 2 ** 20,
   };
 }
