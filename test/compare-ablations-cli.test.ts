@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
+import { useCompareWorkerBundle } from './helpers/compare-worker.js';
 import { sig } from '../src/report/svg.js';
 import type { CompareResult } from '../src/report/results.js';
 
@@ -17,17 +17,7 @@ const SMALL = ['--backend', 'cpu', '--methods', 'prompt,frozen', '--steps', '4',
 
 describe('webpeft compare --ablation ensemble / data-size', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webpeft-ablations-'));
-  beforeAll(async () => {
-    // the worker bundle, built as scripts/build.mjs builds dist/compare-worker.mjs (as test/compare-workers.test.ts does)
-    const outfile = join(__dirname, '../node_modules/.cache/webpeft', `compare-worker-ablations-${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(__dirname, '../src/train/compare-worker.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-      outfile, logLevel: 'warning', external: ['webgpu', '@huggingface/tokenizers'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    process.env.WEBPEFT_COMPARE_WORKER = outfile;
-  });
-  afterAll(() => { delete process.env.WEBPEFT_COMPARE_WORKER; });
+  useCompareWorkerBundle('ablations');
 
   it('writes both ablations with finite rows, plots them, records the settings, and --rerun in worker threads repeats every number', async () => {
     const first = await runCli('compare', ...SMALL, '--ablation', 'ensemble', '--ensemble-k', '2', '--ablation', 'data-size', '--data-sizes', '8,16',

@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
+import { useCompareWorkerBundle } from './helpers/compare-worker.js';
 import type { CompareResult } from '../src/report/results.js';
 
 const SMALL = ['--backend', 'cpu', '--methods', 'frozen,bitfit,ptuning-v2', '--steps', '6', '--eval-every', '3', '--patience', '1', '--seeds', '7,8',
@@ -16,17 +16,7 @@ const SMALL = ['--backend', 'cpu', '--methods', 'frozen,bitfit,ptuning-v2', '--s
 
 describe('webpeft compare --workers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'webpeft-workers-'));
-  beforeAll(async () => {
-    // inside the repository, so the bundle's external packages resolve from node_modules
-    const outfile = join(__dirname, '../node_modules/.cache/webpeft', `compare-worker-test-${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(__dirname, '../src/train/compare-worker.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-      outfile, logLevel: 'warning', external: ['webgpu', '@huggingface/tokenizers'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    process.env.WEBPEFT_COMPARE_WORKER = outfile;
-  });
-  afterAll(() => { delete process.env.WEBPEFT_COMPARE_WORKER; });
+  useCompareWorkerBundle('test');
 
   it('runs 3 at a time in worker threads with the same per-run numbers as one at a time in this thread', async () => {
     const one = await runCli('compare', ...SMALL, '--workers', '1', '--out', join(dir, 'one'));
