@@ -8,11 +8,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { MatmulParams } from '../src/autograd/backend.js';
 import type { FloatDType } from '../src/autograd/dtype.js';
 import { type Shape, broadcastShapes, numel } from '../src/autograd/shape.js';
-import { cpu, setCpuThreads } from '../src/kernels/cpu/index.js';
+import { type CpuMatmulKernel, cpu, cpuMatmulKernel, setCpuMatmulKernel, setCpuThreads } from '../src/kernels/cpu/index.js';
 import { cpuPoolInfo, cpuThreads, shutdownCpuPool } from '../src/kernels/cpu/pool.js';
 import { Rng } from '../src/kernels/rng.js';
 
-afterAll(() => { setCpuThreads(1); shutdownCpuPool(); });
+afterAll(() => { setCpuThreads(1); setCpuMatmulKernel(null); shutdownCpuPool(); });
 
 const U = { f32: 2 ** -24, f64: 2 ** -53 } as const;
 const gamma = (n: number, u: number) => (n * u) / (1 - n * u);
@@ -90,8 +90,9 @@ const caseArb = (maxDim: number, maxK: number) => fc.record({
   transA: fc.boolean(), transB: fc.boolean(), seed: fc.integer({ min: 0, max: 1 << 30 }),
 }).map((r): Case => ({ batchA: r.batch[0], batchB: r.batch[1], M: r.M, K: r.K, N: r.N, transA: r.transA, transB: r.transB, seed: r.seed }));
 
-function runMatmul(c: Case, dtype: FloatDType, threads: number): Float64Array {
+function runMatmul(c: Case, dtype: FloatDType, threads: number, kernel: CpuMatmulKernel = 'wasm-simd'): Float64Array {
   setCpuThreads(threads, { minWork: 1 });
+  setCpuMatmulKernel(kernel);
   const { a, b } = operands(c, dtype);
   const p = params(c);
   const out = cpu.matmul(cpu.upload(a, dtype), cpu.upload(b, dtype), p, dtype);
@@ -99,13 +100,24 @@ function runMatmul(c: Case, dtype: FloatDType, threads: number): Float64Array {
 }
 
 describe('cpu matmul rounding', () => {
-  for (const dtype of ['f64', 'f32'] as const) {
-    it(`${dtype}: every element within the stated bound of the exact product, all transposes, batched and broadcast`, () => {
+  it('WebAssembly SIMD is there (Node 20+): the f32 default is the wasm-simd kernel', () => {
+    setCpuMatmulKernel(null);
+    expect(cpuMatmulKernel()).toBe('wasm-simd');
+  });
+
+  // the bounds stated in src/kernels/cpu/matmul.ts, one per kernel
+  const cases: { dtype: FloatDType; kernel: CpuMatmulKernel; bound: (K: number) => number }[] = [
+    { dtype: 'f64', kernel: 'typescript', bound: (K) => gamma(K, U.f64) },
+    { dtype: 'f32', kernel: 'typescript', bound: (K) => gamma(Math.ceil(K / 256), U.f32) + 2 * gamma(K, U.f64) },
+    { dtype: 'f32', kernel: 'wasm-simd', bound: (K) => gamma(Math.min(K, 256) + Math.ceil(K / 256), U.f32) },
+  ];
+  for (const { dtype, kernel, bound: boundOf } of cases) {
+    it(`${dtype} ${kernel}: every element within the stated bound of the exact product, all transposes, batched and broadcast`, () => {
       fc.assert(fc.property(caseArb(13, 600), (c) => {
         const { a, b } = operands(c, dtype);
-        const got = runMatmul(c, dtype, 1);
+        const got = runMatmul(c, dtype, 1, kernel);
         const ref = reference(c, a, b);
-        const bound = dtype === 'f64' ? gamma(c.K, U.f64) : gamma(Math.ceil(c.K / 256), U.f32) + 2 * gamma(c.K, U.f64);
+        const bound = boundOf(c.K);
         for (let e = 0; e < got.length; e++) {
           const err = Math.abs(got[e] - ref.value[e]);
           // the final rounding of an f32 result to the exact value's neighbour is within the bound too (Σ|ab| ≥ |c|)
@@ -117,6 +129,42 @@ describe('cpu matmul rounding', () => {
     });
   }
 
+  it('f32 wasm-simd: each element is the k-ordered f32 sum of its 256-blocks, bit for bit (an independent scalar model of the kernel)', () => {
+    fc.assert(fc.property(caseArb(11, 700), (c) => {
+      const { a, b } = operands(c, 'f32');
+      const got = runMatmul(c, 'f32', 1, 'wasm-simd');
+      const f = Math.fround;
+      const p = params(c);
+      const ref = reference(c, a, b); // only for the layout of the batch: recompute each element in f32 below
+      const batch = numel(p.batchOut);
+      // batch items of A and B for output item t, as reference() resolves them
+      const item = (shape: Shape, t: number) => {
+        let rest = t, off = 0, stride = 1;
+        for (let d = p.batchOut.length - 1; d >= 0; d--) {
+          const idx = rest % p.batchOut[d]; rest = Math.floor(rest / p.batchOut[d]);
+          const sd = d - (p.batchOut.length - shape.length);
+          if (sd >= 0) { off += (shape[sd] === 1 ? 0 : idx) * stride; stride *= shape[sd]; }
+        }
+        return off;
+      };
+      for (let t = 0; t < batch; t++) {
+        const oa = item(c.batchA, t) * c.M * c.K, ob = item(c.batchB, t) * c.K * c.N;
+        for (let i = 0; i < c.M; i++) for (let j = 0; j < c.N; j++) {
+          let total = 0;
+          for (let k0 = 0; k0 < c.K; k0 += 256) {
+            let s = 0;
+            for (let k = k0; k < Math.min(c.K, k0 + 256); k++) {
+              s = f(s + f(a[oa + (c.transA ? k * c.M + i : i * c.K + k)] * b[ob + (c.transB ? j * c.K + k : k * c.N + j)]));
+            }
+            total = k0 === 0 ? s : f(total + s);
+          }
+          const e = (t * c.M + i) * c.N + j;
+          if (got[e] !== total) throw new Error(`element ${e}: ${got[e]} ≠ ${total} (exact ${ref.value[e]})`);
+        }
+      }
+    }), { numRuns: 30 });
+  });
+
   it('K = 0 gives zeros and an empty output stays empty', () => {
     const c: Case = { batchA: [2], batchB: [2], M: 3, K: 0, N: 2, transA: false, transB: true, seed: 1 };
     expect(Array.from(runMatmul(c, 'f32', 2))).toEqual(new Array(12).fill(0));
@@ -125,12 +173,14 @@ describe('cpu matmul rounding', () => {
 
 describe('cpu linear (matmul with the bias in its epilogue)', () => {
   for (const dtype of ['f32', 'f64'] as const) {
-    it(`${dtype}: linear = matmul, rounded, then + bias, bit for bit (both weight layouts, K across the 256-block, 1 and 2 threads)`, () => {
+    it(`${dtype}: linear = matmul, rounded, then + bias, bit for bit (both weight layouts, K across the 256-block, 1 and 2 threads; f32 on both kernels)`, () => {
       fc.assert(fc.property(fc.record({
         rows: fc.integer({ min: 1, max: 40 }), K: fc.integer({ min: 0, max: 600 }), N: fc.integer({ min: 1, max: 20 }),
         transW: fc.boolean(), threads: fc.constantFrom(1, 2), seed: fc.integer({ min: 0, max: 1 << 30 }),
-      }), ({ rows, K, N, transW, threads, seed }) => {
+        kernel: fc.constantFrom<CpuMatmulKernel>('wasm-simd', 'typescript'),
+      }), ({ rows, K, N, transW, threads, seed, kernel }) => {
         setCpuThreads(threads, { minWork: 1 });
+        setCpuMatmulKernel(kernel);
         const c: Case = { batchA: [], batchB: [], M: rows, K, N, transA: false, transB: transW, seed };
         const { a, b } = operands(c, dtype);
         const bias = operands({ ...c, M: 1, K: 1, seed: seed + 1 }, dtype).b;
@@ -144,12 +194,12 @@ describe('cpu linear (matmul with the bias in its epilogue)', () => {
 });
 
 describe('cpu matmul thread count', () => {
-  for (const dtype of ['f32', 'f64'] as const) {
-    it(`${dtype}: 1, 2 and 3 threads give bit-identical results (random shapes, all transposes, batched/broadcast)`, () => {
+  for (const [dtype, kernel] of [['f32', 'wasm-simd'], ['f32', 'typescript'], ['f64', 'typescript']] as const) {
+    it(`${dtype} ${kernel}: 1, 2 and 3 threads give bit-identical results (random shapes, all transposes, batched/broadcast)`, () => {
       fc.assert(fc.property(caseArb(70, 300), (c) => {
-        const one = runMatmul(c, dtype, 1);
-        const two = runMatmul(c, dtype, 2);
-        const three = runMatmul(c, dtype, 3);
+        const one = runMatmul(c, dtype, 1, kernel);
+        const two = runMatmul(c, dtype, 2, kernel);
+        const three = runMatmul(c, dtype, 3, kernel);
         expect(two).toEqual(one);
         expect(three).toEqual(one);
       }), { numRuns: 25 });
@@ -159,6 +209,7 @@ describe('cpu matmul thread count', () => {
   it('a product that crosses the K block (K > 256) and the N panel (N > 512) is bit-identical on 1 and 2 threads', () => {
     const c: Case = { batchA: [], batchB: [], M: 101, K: 700, N: 530, transA: true, transB: false, seed: 7 };
     expect(runMatmul(c, 'f32', 2)).toEqual(runMatmul(c, 'f32', 1));
+    expect(runMatmul(c, 'f32', 2, 'typescript')).toEqual(runMatmul(c, 'f32', 1, 'typescript'));
   });
 
   it('a big product really runs on the workers (the pool did not fall back to one thread)', () => {

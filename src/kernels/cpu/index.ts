@@ -225,3 +225,4 @@ export class CpuBackend implements Backend {
 /** The process-wide CPU backend. */
 export const cpu = new CpuBackend();
 export { setCpuThreads, cpuThreads } from "./pool.js";
+export { cpuMatmulKernel, setCpuMatmulKernel, type CpuMatmulKernel } from "./matmul.js";

@@ -3,6 +3,24 @@ import type { FloatDType } from '../../autograd/dtype.js';
 import { broadcastStrides, fmt, numel } from '../../autograd/shape.js';
 import { runThreaded, threadsFor } from './pool.js';
 import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
+import { gemmWasm } from './wasm-gemm.js';
+
+export type CpuMatmulKernel = 'wasm-simd' | 'typescript';
+let forced: CpuMatmulKernel | null = null;
+
+/**
+ * Which kernel the f32 matmul uses: 'wasm-simd' (wasm-gemm.ts) wherever WebAssembly SIMD validates, unless
+ * WEBPEFT_CPU_SIMD=0 (Node) or setCpuMatmulKernel('typescript') says otherwise; f64 always uses gemm.ts.
+ */
+export function cpuMatmulKernel(): CpuMatmulKernel {
+  if (forced !== null) return forced === 'wasm-simd' && gemmWasm() === null ? 'typescript' : forced;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPEFT_CPU_SIMD;
+  if (env === '0') return 'typescript';
+  return gemmWasm() === null ? 'typescript' : 'wasm-simd';
+}
+
+/** Chooses the f32 matmul kernel (null: back to the default rule of cpuMatmulKernel). */
+export function setCpuMatmulKernel(k: CpuMatmulKernel | null): void { forced = k; }
 
 /**
  * out (…batchOut, M, N) = op(A) @ op(B) with the batch dims of A and B broadcast to batchOut, plus bias (N) on every
@@ -13,12 +31,15 @@ import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
  * Work is split between threads by output rows only (batch item × row), so every element is summed in the same
  * order for any thread count: results are bit-identical for 1 and N threads.
  *
- * Rounding: each element is Σ_k A(i,k)·B(k,j) in blocks of KC = 256 terms summed in float64, the running total
- * rounded to the storage dtype after each block. Against the exact product, with u the dtype's unit roundoff
- * (2⁻²⁴ f32, 2⁻⁵³ f64), γ_n = n·u/(1 − n·u) and S = Σ_k |A(i,k)|·|B(k,j)|:
- *   f64: |err| ≤ γ_K · S
- *   f32: |err| ≤ (γ_⌈K/256⌉(2⁻²⁴) + 2·γ_K(2⁻⁵³)) · S   (much tighter than the classical γ_K(2⁻²⁴) · S)
- * test/cpu-matmul.test.ts checks both against a compensated (Dot2) reference.
+ * Rounding: each element is Σ_k A(i,k)·B(k,j) in blocks of KC = 256 terms, the running total rounded to the storage
+ * dtype after each block. Against the exact product, with u the dtype's unit roundoff (2⁻²⁴ f32, 2⁻⁵³ f64),
+ * γ_n = n·u/(1 − n·u), S = Σ_k |A(i,k)|·|B(k,j)| and k₁ = min(K, 256):
+ *   f64 (gemm.ts, each block summed in f64):                |err| ≤ γ_K(2⁻⁵³) · S
+ *   f32, 'wasm-simd' (each block summed in f32):            |err| ≤ γ_(k₁ + ⌈K/256⌉)(2⁻²⁴) · S
+ *     (a term meets one product rounding, at most k₁ − 1 additions in its block and ⌈K/256⌉ − 1 into the total:
+ *     the classical recursive-summation bound, as BLAS sgemm gives)
+ *   f32, 'typescript' (each block summed in f64, products exact): |err| ≤ (γ_⌈K/256⌉(2⁻²⁴) + 2·γ_K(2⁻⁵³)) · S
+ * test/cpu-matmul.test.ts checks all three against a compensated (Dot2) reference.
  */
 export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: FloatDType, bias: FloatArray | null = null): FloatArray {
   const { M, K, N } = p;
@@ -38,8 +59,14 @@ export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: Flo
   }
   const { offA, offB } = batchOffsets(p);
   // chunks of ≥ 32 rows (each chunk packs its own B panels), a multiple of 4 (the micro-kernel's height) where M allows
-  runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB, bias], rows, threads,
-    { align: M % 4 === 0 ? 4 : 1, minChunk: 32, writes: [2] });
+  const wasm = dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? gemmWasm() : null;
+  if (wasm !== null) {
+    runThreaded('gemmRowsF32x4', [wasm, a, b, out, offA, offB, M, K, N, p.transA, p.transB, bias], rows, threads,
+      { align: M % 4 === 0 ? 4 : 1, minChunk: 32, writes: [3] });
+  } else {
+    runThreaded('gemmRows', [a, b, out, offA, offB, M, K, N, p.transA, p.transB, bias], rows, threads,
+      { align: M % 4 === 0 ? 4 : 1, minChunk: 32, writes: [2] });
+  }
   return out;
 }
 

@@ -7,8 +7,9 @@ import { gemmRows } from './gemm.js';
 import { layernormDxRows, layernormRows } from './layernorm.js';
 import { adamwRange } from './optim.js';
 import { softmaxRows } from './softmax.js';
+import { gemmRowsF32x4 } from './wasm-gemm.js';
 
-const table = () => ({ gemmRows, softmaxRows, layernormRows, layernormDxRows, adamwRange });
+const table = () => ({ gemmRows, gemmRowsF32x4, softmaxRows, layernormRows, layernormDxRows, adamwRange });
 
 export type ThreadedKernel = keyof ReturnType<typeof table>;
 
