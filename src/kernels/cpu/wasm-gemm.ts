@@ -1,23 +1,25 @@
 /**
- * The f32 matmul's micro-kernel in WebAssembly SIMD (128-bit, f32x4), assembled here, in TypeScript, into the bytes of
- * a ~0.4 KB module: no toolchain, no binary file, nothing fetched. V8 (Node, Chromium) and every current browser
- * compile it to SSE/AVX or NEON. Why: the scalar TypeScript kernel (gemm.ts) is bound by V8's scalar code — each
+ * The f32 matmul's kernels in WebAssembly SIMD (128-bit, f32x4), assembled here, in TypeScript, into the bytes of a
+ * ~1 KB module: no toolchain, no binary file, nothing fetched. V8 (Node, Chromium) and every current browser compile
+ * it to SSE/AVX or NEON. Why: the scalar TypeScript kernel (gemm.ts) is bound by V8's scalar code — each
  * multiply-add is a bounds-checked load, a float64 multiply and an add, ≈ 1.7 GFLOP/s per core here — while one
  * f32x4 multiply and add do four. Where WebAssembly SIMD is missing (WebAssembly.validate says so) the f32 matmul
  * falls back to gemm.ts.
  *
- * The module exports its memory `mem` and one function
- *   tiles(pa, pb, pc, mStrips, nStrips, kc, ldc, accumulate)
- * which, for every B strip t < nStrips and A strip s < mStrips (in that order: one 8-column B strip stays in L1
- * while the A strips stream past it), computes the 4 × 8 tile
- *   C[4s .. 4s+3, 8t .. 8t+7] (=|+=) Σ_{k < kc} Apack(s)[k, ·] ⊗ Bpack(t)[k, ·]
- * with A strips packed k-major 4 rows wide (16 B per k, at pa + s·kc·16), B strips k-major 8 columns wide (32 B per
- * k, at pb + t·kc·32) and C row-major with a row stride of ldc bytes at pc. All offsets are byte offsets into mem.
- * Each lane sums its k terms in order, a multiply then an add each (f32x4.mul, f32x4.add: IEEE single, no fused
- * multiply-add, so the result is the same on every engine and CPU), and `accumulate` adds the tile into C (one more
- * rounding) instead of storing it.
+ * The module exports its memory `mem` and three functions (all offsets and strides in bytes, into mem):
+ *   tiles(pa, aStrip, aK, aRow, pb, pc, ldc, mStrips, nStrips, kc, accumulate)
+ *     for every B strip t < nStrips and A strip s < mStrips (in that order: one 8-column B strip stays in L1 while
+ *     the A strips stream past it) the 4 × 8 tile C[4s .. 4s+3, 8t .. 8t+7] (=|+=) Σ_{k < kc} A(4s + r, k)·B(k, 8t + c),
+ *     A read in place through strides (A(i, k) at pa + i·aRow + k·aK; aStrip = 4·aRow), B from 8-column strips
+ *     packed k-major (32 B per k, strip t at pb + t·kc·32), C row-major with row stride ldc at pc. Each lane sums
+ *     its k terms in order, a multiply then an add each (f32x4.mul, f32x4.add: IEEE single, no fused multiply-add,
+ *     so the result is the same on every engine and CPU); `accumulate` adds the tile into C (one more rounding).
+ *   packB(src, rs, cs, nc, ncPad, kc, dst)
+ *     B(k, j) = src[k·rs + j·cs] for k < kc, j < ncPad → 8-column strips at dst as `tiles` reads them, zero for j ≥ nc.
+ *   finish(cb, ldcb, rows, nc, hasBias, bias, dst)
+ *     rows × nc of the C buffer at cb (row stride ldcb) → dst, packed rows of nc, plus bias[j] when hasBias
+ *     (f32.add: the same rounding as a separate add).
  */
-
 /** The module's bytes (a fresh copy each call). */
 export function gemmWasmBytes(): Uint8Array {
   return new Uint8Array(bytes());
@@ -26,7 +28,7 @@ export function gemmWasmBytes(): Uint8Array {
 let cached: Uint8Array | null = null;
 let valid: boolean | null = null;
 
-/** The module, built once per process, and whether this engine can run it. */
+/** The module, built once per process, or null where this engine cannot run it. */
 export function gemmWasm(): Uint8Array | null {
   if (valid === null) {
     cached = gemmWasmBytes();
@@ -66,7 +68,8 @@ const op = {
   br: (d: number) => [0x0c, ...uleb(d)], brIf: (d: number) => [0x0d, ...uleb(d)],
   get: (l: number) => [0x20, ...uleb(l)], set: (l: number) => [0x21, ...uleb(l)], tee: (l: number) => [0x22, ...uleb(l)],
   i32: (n: number) => [0x41, ...sleb(n)],
-  eqz: [0x45], geU: [0x4f], add: [0x6a], sub: [0x6b], mul: [0x6c], shl: [0x74],
+  f32load: [0x2a, 2, 0], i32store: [0x36, 2, 0], f32store: [0x38, 2, 0], f32add: [0x92],
+  eqz: [0x45], ltU: [0x49], geU: [0x4f], add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74], shrU: [0x76],
   // SIMD (prefix 0xfd, then the opcode as unsigned LEB128; memarg = log2 alignment, offset)
   load: (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   load32Splat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
@@ -75,81 +78,129 @@ const op = {
   fadd: [0xfd, ...uleb(0xe4)], fmul: [0xfd, ...uleb(0xe6)],
 };
 
-function bytes(): number[] {
-  // params
-  const PA = 0, PB = 1, PC = 2, MS = 3, NS = 4, KC = 5, LDC = 6, ACC = 7;
-  // i32 locals
-  const T = 8, S = 9, K = 10, A = 11, B = 12, CP = 13;
-  // v128 locals: 8 accumulators (row r: columns 0–3 in 2r, 4–7 in 2r + 1), the A splat, the two B vectors
-  const ACC0 = 14, VA = 22, VB0 = 23, VB1 = 24;
+type Code = (number | number[])[];
+const flat = (parts: Code): number[] => parts.flatMap((p) => (typeof p === 'number' ? [p] : p));
+/** `for (v = from; v < limit; v++) body` with both bounds as locals (from = null: 0). */
+const forLoop = (v: number, limit: number, body: Code): Code => [
+  op.i32(0), op.set(v), op.block, op.loop, op.get(v), op.get(limit), op.geU, op.brIf(1),
+  ...body, op.get(v), op.i32(1), op.add, op.set(v), op.br(0), op.end, op.end,
+];
+/** `do { body } while (--v)` (v ≥ 1 on entry). */
+const countDown = (v: number, body: Code): Code => [op.loop, ...body, op.get(v), op.i32(1), op.sub, op.tee(v), op.brIf(0), op.end];
 
-  const code: number[] = [];
-  const emit = (...parts: (number | number[])[]) => { for (const p of parts) typeof p === 'number' ? code.push(p) : code.push(...p); };
+interface Fn { name: string; params: number; i32s: number; v128s: number; code: Code }
 
-  emit(op.i32(0), op.set(T));
-  emit(op.block, op.loop); // over B strips t
-  emit(op.get(T), op.get(NS), op.geU, op.brIf(1));
-  emit(op.i32(0), op.set(S));
-  emit(op.block, op.loop); // over A strips s
-  emit(op.get(S), op.get(MS), op.geU, op.brIf(1));
-  for (let v = 0; v < 8; v++) emit(op.zero, op.set(ACC0 + v));
-  // a = pa + s·kc·16; b = pb + t·kc·32; k = kc
-  emit(op.get(PA), op.get(S), op.get(KC), op.mul, op.i32(4), op.shl, op.add, op.set(A));
-  emit(op.get(PB), op.get(T), op.get(KC), op.mul, op.i32(5), op.shl, op.add, op.set(B));
-  emit(op.get(KC), op.set(K));
-  emit(op.loop); // over k (kc ≥ 1)
-  emit(op.get(B), op.load(0), op.set(VB0), op.get(B), op.load(16), op.set(VB1));
+function tilesFn(): Fn {
+  const PA = 0, ASTRIP = 1, AK = 2, AROW = 3, PB = 4, PC = 5, LDC = 6, MS = 7, NS = 8, KC = 9, ACC = 10;
+  const T = 11, S = 12, K = 13, A = 14, B = 15, CP = 16, AR2 = 17, AR3 = 18;
+  const ACC0 = 19, VA = 27, VB0 = 28, VB1 = 29; // 8 accumulators (row r: columns 0–3 in 2r, 4–7 in 2r + 1)
+  const kStep: Code = [op.get(B), op.load(0), op.set(VB0), op.get(B), op.load(16), op.set(VB1)];
   for (let r = 0; r < 4; r++) {
-    emit(op.get(A), op.load32Splat(4 * r), op.set(VA));
-    emit(op.get(ACC0 + 2 * r), op.get(VA), op.get(VB0), op.fmul, op.fadd, op.set(ACC0 + 2 * r));
-    emit(op.get(ACC0 + 2 * r + 1), op.get(VA), op.get(VB1), op.fmul, op.fadd, op.set(ACC0 + 2 * r + 1));
+    kStep.push(op.get(A));
+    if (r > 0) kStep.push(op.get(r === 1 ? AROW : r === 2 ? AR2 : AR3), op.add);
+    kStep.push(op.load32Splat(0), op.set(VA));
+    for (let h = 0; h < 2; h++) kStep.push(op.get(ACC0 + 2 * r + h), op.get(VA), op.get(h ? VB1 : VB0), op.fmul, op.fadd, op.set(ACC0 + 2 * r + h));
   }
-  emit(op.get(A), op.i32(16), op.add, op.set(A), op.get(B), op.i32(32), op.add, op.set(B));
-  emit(op.get(K), op.i32(1), op.sub, op.tee(K), op.brIf(0), op.end);
-  // the tile's first row in C: pc + s·4·ldc + t·32
-  emit(op.get(PC), op.get(S), op.get(LDC), op.mul, op.i32(2), op.shl, op.add, op.get(T), op.i32(5), op.shl, op.add, op.set(CP));
-  emit(op.get(ACC), op.if);
-  for (let r = 0; r < 4; r++) {
-    for (let h = 0; h < 2; h++) {
-      emit(op.get(CP), op.get(CP), op.load(16 * h), op.get(ACC0 + 2 * r + h), op.fadd, op.store(16 * h));
+  kStep.push(op.get(A), op.get(AK), op.add, op.set(A), op.get(B), op.i32(32), op.add, op.set(B));
+  const store = (accumulate: boolean): Code => {
+    const out: Code = [];
+    for (let r = 0; r < 4; r++) {
+      for (let h = 0; h < 2; h++) {
+        if (accumulate) out.push(op.get(CP), op.get(CP), op.load(16 * h), op.get(ACC0 + 2 * r + h), op.fadd, op.store(16 * h));
+        else out.push(op.get(CP), op.get(ACC0 + 2 * r + h), op.store(16 * h));
+      }
+      out.push(op.get(CP), op.get(LDC), op.add, op.set(CP));
     }
-    emit(op.get(CP), op.get(LDC), op.add, op.set(CP));
-  }
-  emit(op.else);
-  for (let r = 0; r < 4; r++) {
-    for (let h = 0; h < 2; h++) emit(op.get(CP), op.get(ACC0 + 2 * r + h), op.store(16 * h));
-    emit(op.get(CP), op.get(LDC), op.add, op.set(CP));
-  }
-  emit(op.end);
-  emit(op.get(S), op.i32(1), op.add, op.set(S), op.br(0), op.end, op.end);
-  emit(op.get(T), op.i32(1), op.add, op.set(T), op.br(0), op.end, op.end);
-  emit(op.end); // the function
+    return out;
+  };
+  const tile: Code = [];
+  for (let v = 0; v < 8; v++) tile.push(op.zero, op.set(ACC0 + v));
+  tile.push(op.get(PA), op.get(S), op.get(ASTRIP), op.mul, op.add, op.set(A)); // a = pa + s·aStrip
+  tile.push(op.get(PB), op.get(T), op.get(KC), op.mul, op.i32(5), op.shl, op.add, op.set(B)); // b = pb + t·kc·32
+  tile.push(op.get(KC), op.set(K), ...countDown(K, kStep));
+  // the tile's first row in C: pc + s·4·ldc + t·32
+  tile.push(op.get(PC), op.get(S), op.get(LDC), op.mul, op.i32(2), op.shl, op.add, op.get(T), op.i32(5), op.shl, op.add, op.set(CP));
+  tile.push(op.get(ACC), op.if, ...store(true), op.else, ...store(false), op.end);
+  return {
+    name: 'tiles', params: 11, i32s: 8, v128s: 11,
+    code: [op.get(AROW), op.i32(1), op.shl, op.set(AR2), op.get(AR2), op.get(AROW), op.add, op.set(AR3),
+      ...forLoop(T, NS, forLoop(S, MS, tile))],
+  };
+}
 
-  const locals = [...uleb(2), ...uleb(6), I32, ...uleb(11), V128];
-  const body = [...locals, ...code];
+function packBFn(): Fn {
+  const SRC = 0, RS = 1, CS = 2, NC = 3, NCPAD = 4, KC = 5, DST = 6;
+  const COL = 7, K = 8, SP = 9, DP = 10;
+  return {
+    name: 'packB', params: 7, i32s: 4, v128s: 0,
+    code: forLoop(COL, NCPAD, [
+      // dp = dst + (col >> 3)·kc·32 + (col & 7)·4
+      op.get(DST), op.get(COL), op.i32(3), op.shrU, op.get(KC), op.mul, op.i32(5), op.shl, op.add,
+      op.get(COL), op.i32(7), op.and, op.i32(2), op.shl, op.add, op.set(DP),
+      op.get(KC), op.set(K),
+      op.get(COL), op.get(NC), op.ltU, op.if,
+      op.get(SRC), op.get(COL), op.get(CS), op.mul, op.add, op.set(SP),
+      ...countDown(K, [op.get(DP), op.get(SP), op.f32load, op.f32store,
+        op.get(SP), op.get(RS), op.add, op.set(SP), op.get(DP), op.i32(32), op.add, op.set(DP)]),
+      op.else,
+      ...countDown(K, [op.get(DP), op.i32(0), op.i32store, op.get(DP), op.i32(32), op.add, op.set(DP)]),
+      op.end,
+    ]),
+  };
+}
+
+function finishFn(): Fn {
+  const CB = 0, LDCB = 1, ROWS = 2, NC = 3, HASBIAS = 4, BIAS = 5, DST = 6;
+  const I = 7, J = 8, SP = 9, BP = 10;
+  const advance: Code = [op.get(DST), op.i32(4), op.add, op.set(DST), op.get(SP), op.i32(4), op.add, op.set(SP)];
+  return {
+    name: 'finish', params: 7, i32s: 4, v128s: 0,
+    code: forLoop(I, ROWS, [
+      op.get(CB), op.get(I), op.get(LDCB), op.mul, op.add, op.set(SP), op.get(BIAS), op.set(BP),
+      op.get(HASBIAS), op.if,
+      ...forLoop(J, NC, [op.get(DST), op.get(SP), op.f32load, op.get(BP), op.f32load, op.f32add, op.f32store,
+        ...advance, op.get(BP), op.i32(4), op.add, op.set(BP)]),
+      op.else,
+      ...forLoop(J, NC, [op.get(DST), op.get(SP), op.f32load, op.f32store, ...advance]),
+      op.end,
+    ]),
+  };
+}
+
+function bytes(): number[] {
+  const fns = [tilesFn(), packBFn(), finishFn()];
+  const types = fns.flatMap((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0]);
+  const bodies = fns.flatMap((f) => {
+    const locals = [...uleb(f.v128s ? 2 : 1), ...uleb(f.i32s), I32, ...(f.v128s ? [...uleb(f.v128s), V128] : [])];
+    const body = [...locals, ...flat(f.code), ...op.end];
+    return [...uleb(body.length), ...body];
+  });
+  const exports = [...uleb(fns.length + 1), ...fns.flatMap((f, i) => [...str(f.name), 0x00, i]), ...str('mem'), 0x02, 0];
   return [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, ...uleb(8), ...new Array<number>(8).fill(I32), 0]), // one type: (i32 × 8) → ()
-    ...section(3, [1, 0]), // one function of type 0
+    ...section(1, [...uleb(fns.length), ...types]), // one type per function: (i32 × params) → ()
+    ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]),
     ...section(5, [1, 0x00, 1]), // one memory, at least one 64 KiB page, growable
-    ...section(7, [2, ...str('tiles'), 0x00, 0, ...str('mem'), 0x02, 0]),
-    ...section(10, [1, ...uleb(body.length), ...body]),
+    ...section(7, exports),
+    ...section(10, [...uleb(fns.length), ...bodies]),
   ];
 }
 
 /**
- * Rows [g0, g1) of a batched f32 product through the `tiles` kernel above, with the same arguments and loop
- * structure as gemmRows (gemm.ts) plus the module's bytes first: KC × NC panels of op(B) and MC × KC blocks of op(A)
- * are packed (f32, zero-padded to whole strips) into the module's memory, `tiles` computes the block's tiles into a
- * C buffer there (rows of this range × the panel's columns, stored on the first K block, accumulated on the later
- * ones), and after the last K block the valid part is copied out to c, plus bias[j] (a separate rounding, as a matmul
- * then an add).
+ * Rows [g0, g1) of a batched f32 product through the kernels above, with the same arguments and loop structure as
+ * gemmRows (gemm.ts) plus the module's bytes first. Per batch item, per NC-column panel and KC-deep block of op(B):
+ * the block is copied into the module's memory (typed-array `set`s: one memcpy when its rows are contiguous) and
+ * packed by `packB`; per MC-row block of op(A) the A block is copied in the same way and `tiles` reads it through
+ * strides into a C buffer there (this range's rows × the panel's columns; stored on the first K block, accumulated on
+ * the later ones); after the panel's last K block `finish` adds the bias and packs the rows, and they are copied out
+ * to c. So JavaScript only copies whole rows; every per-element loop runs in WebAssembly.
  *
  * Rounding of each element: its K products are summed in blocks of KC = 256 in f32, lane by lane in k order, each
  * block's sum then added to the running total in f32 — the same order whatever range or thread computes the element.
  *
  * SELF-CONTAINED, like gemmRows: its text is the pool's worker source. Each thread instantiates the module once
- * (cached on the function object) and keeps its own memory.
+ * (cached on the function object) and keeps its own memory (it grows to the largest product's buffers: about
+ * 4·(2·rows·512 + 3·256·512) bytes for `rows` output rows of one batch item).
  */
 export function gemmRowsF32x4(
   wasm: Uint8Array,
@@ -159,24 +210,38 @@ export function gemmRowsF32x4(
   bias: Float32Array | null, g0: number, g1: number,
 ): void {
   const MR = 4, NR = 8, KC = 256, MC = 96, NC = 512;
-  type Exports = { mem: WebAssembly.Memory; tiles: (pa: number, pb: number, pc: number, ms: number, ns: number, kc: number, ldc: number, acc: number) => void };
-  const self = gemmRowsF32x4 as unknown as { exports?: Exports; view?: Float32Array };
-  if (self.exports === undefined) {
-    self.exports = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource)).exports as unknown as Exports;
+  type Kernels = {
+    mem: WebAssembly.Memory;
+    tiles(pa: number, aStrip: number, aK: number, aRow: number, pb: number, pc: number, ldc: number, ms: number, ns: number, kc: number, acc: number): void;
+    packB(src: number, rs: number, cs: number, nc: number, ncPad: number, kc: number, dst: number): void;
+    finish(cb: number, ldcb: number, rows: number, nc: number, hasBias: number, bias: number, dst: number): void;
+  };
+  const self = gemmRowsF32x4 as unknown as { kernels?: Kernels; view?: Float32Array };
+  if (self.kernels === undefined) {
+    self.kernels = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource)).exports as unknown as Kernels;
   }
-  const { mem, tiles } = self.exports;
-  const rsA = transA ? 1 : K, csA = transA ? M : 1;
-  const rsB = transB ? 1 : N, csB = transB ? K : 1;
+  const { mem, tiles, packB, finish } = self.kernels;
   const kcMax = Math.min(KC, K);
   const ncMax = Math.ceil(Math.min(NC, N) / NR) * NR;
-  const rowsMax = Math.ceil(Math.min(g1 - g0, M) / MR) * MR;
-  // floats: [A block | B panel | C buffer]
-  const bp0 = Math.ceil(Math.min(MC, rowsMax) / MR) * MR * kcMax;
-  const cp0 = bp0 + ncMax * kcMax;
-  const need = 4 * (cp0 + rowsMax * ncMax);
+  const rowsMax = Math.min(g1 - g0, M);
+  const rowsPad = Math.ceil(rowsMax / MR) * MR;
+  // floats: [raw A block | raw B block | packed B block | bias | C buffer | finished rows]
+  const ra0 = 0;
+  const rb0 = ra0 + MC * kcMax + MR * kcMax + MR; // + room for the padded rows' reads
+  const pb0 = rb0 + kcMax * Math.min(NC, N);
+  const bb0 = pb0 + kcMax * ncMax;
+  const cb0 = bb0 + N;
+  const fb0 = cb0 + rowsPad * ncMax;
+  const need = 4 * (fb0 + rowsMax * ncMax);
   if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
   let p = self.view;
   if (p === undefined || p.buffer !== mem.buffer) { p = new Float32Array(mem.buffer); self.view = p; }
+  // rows × cols of src (row stride `stride`, from `off`) → p[dst …], packed rows
+  const copy = (src: Float32Array, off: number, stride: number, rows: number, cols: number, dst: number): void => {
+    if (stride === cols) { p!.set(src.subarray(off, off + rows * cols), dst); return; }
+    for (let r = 0; r < rows; r++) p!.set(src.subarray(off + r * stride, off + r * stride + cols), dst + r * cols);
+  };
+  if (bias !== null) p.set(bias, bb0);
 
   for (let t = Math.floor(g0 / M); t * M < g1; t++) {
     const i0 = Math.max(g0 - t * M, 0), i1 = Math.min(g1 - t * M, M);
@@ -186,53 +251,29 @@ export function gemmRowsF32x4(
       const ncPad = Math.ceil(nc / NR) * NR;
       for (let pc = 0; pc < K; pc += KC) {
         const kc = Math.min(KC, K - pc);
-        // B panel: strips of NR columns of op(B)[pc : pc + kc, jc : jc + nc], k-major, zero-padded past nc
-        for (let js = 0; js < ncPad; js += NR) {
-          const base = bp0 + (js / NR) * kc * NR;
-          for (let jj = 0; jj < NR; jj++) {
-            if (js + jj < nc) {
-              const src = ob + pc * rsB + (jc + js + jj) * csB;
-              if (rsB === 1) for (let k = 0; k < kc; k++) p[base + k * NR + jj] = b[src + k];
-              else for (let k = 0; k < kc; k++) p[base + k * NR + jj] = b[src + k * rsB];
-            } else {
-              for (let k = 0; k < kc; k++) p[base + k * NR + jj] = 0;
-            }
-          }
+        // B block op(B)[pc : pc + kc, jc : jc + nc]: raw copy, then 8-column strips (zero past nc)
+        if (transB) {
+          copy(b, ob + jc * K + pc, K, nc, kc, rb0); // stored (N, K): raw(k, j) at j·kc + k
+          packB(4 * rb0, 4, 4 * kc, nc, ncPad, kc, 4 * pb0);
+        } else {
+          copy(b, ob + pc * N + jc, N, kc, nc, rb0); // stored (K, N): raw(k, j) at k·nc + j
+          packB(4 * rb0, 4 * nc, 4, nc, ncPad, kc, 4 * pb0);
         }
         for (let ic = i0; ic < i1; ic += MC) {
           const mc = Math.min(MC, i1 - ic);
-          const mcPad = Math.ceil(mc / MR) * MR;
-          // A block: strips of MR rows of op(A)[ic : ic + mc, pc : pc + kc], k-major, zero-padded past mc
-          for (let is = 0; is < mcPad; is += MR) {
-            const base = (is / MR) * kc * MR;
-            if (transA && is + MR <= mc) {
-              let src = oa + pc * M + ic + is;
-              for (let k = 0; k < kc; k++) {
-                const d = base + k * MR;
-                p[d] = a[src]; p[d + 1] = a[src + 1]; p[d + 2] = a[src + 2]; p[d + 3] = a[src + 3];
-                src += M;
-              }
-              continue;
-            }
-            for (let ii = 0; ii < MR; ii++) {
-              if (is + ii < mc) {
-                const src = oa + (ic + is + ii) * rsA + pc * csA;
-                if (csA === 1) for (let k = 0; k < kc; k++) p[base + k * MR + ii] = a[src + k];
-                else for (let k = 0; k < kc; k++) p[base + k * MR + ii] = a[src + k * csA];
-              } else {
-                for (let k = 0; k < kc; k++) p[base + k * MR + ii] = 0;
-              }
-            }
-          }
-          tiles(0, 4 * bp0, 4 * (cp0 + (ic - i0) * ncPad), mcPad / MR, ncPad / NR, kc, 4 * ncPad, pc === 0 ? 0 : 1);
+          // A block op(A)[ic : ic + mc, pc : pc + kc], read in place by `tiles` (rows past mc: garbage, never kept)
+          let aRow: number, aK: number;
+          if (transA) { copy(a, oa + pc * M + ic, M, kc, mc, ra0); aRow = 4; aK = 4 * mc; } // raw(i, k) at k·mc + i
+          else { copy(a, oa + ic * K + pc, K, mc, kc, ra0); aRow = 4 * kc; aK = 4; } // raw(i, k) at i·kc + k
+          tiles(4 * ra0, MR * aRow, aK, aRow, 4 * pb0, 4 * (cb0 + (ic - i0) * ncPad), 4 * ncPad,
+            Math.ceil(mc / MR), ncPad / NR, kc, pc === 0 ? 0 : 1);
         }
       }
-      // the finished panel: rows i0 … i1 − 1, columns jc … jc + nc − 1, out to c (+ bias)
-      for (let i = i0; i < i1; i++) {
-        const src = cp0 + (i - i0) * ncPad, dst = oc + i * N + jc;
-        if (bias === null) for (let j = 0; j < nc; j++) c[dst + j] = p[src + j];
-        else for (let j = 0; j < nc; j++) c[dst + j] = p[src + j] + bias[jc + j];
-      }
+      // the finished panel: rows i0 … i1 − 1, columns jc … jc + nc − 1 (+ bias), out to c
+      const rows = i1 - i0;
+      finish(4 * cb0, 4 * ncPad, rows, nc, bias === null ? 0 : 1, 4 * (bb0 + jc), 4 * fb0);
+      if (nc === N) c.set(p.subarray(fb0, fb0 + rows * N), oc + i0 * N);
+      else for (let i = 0; i < rows; i++) c.set(p.subarray(fb0 + i * nc, fb0 + (i + 1) * nc), oc + (i0 + i) * N + jc);
     }
   }
 }
