@@ -10,7 +10,7 @@ import { crossEntropy, crossEntropyBackward } from './cross-entropy.js';
 import { dropout } from './dropout.js';
 import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
-import { matmul } from './matmul.js';
+import { cpuMatmulKernel, matmul } from './matmul.js';
 import { linear } from './linear.js';
 import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
 import { sumSquares } from './sum-squares.js';
@@ -38,7 +38,7 @@ export class CpuBackend implements Backend {
   readonly stats: KernelStats = newStats();
 
   describe(): string {
-    return 'CPU (JavaScript typed arrays)';
+    return `CPU (JavaScript typed arrays; f32 matmul in ${cpuMatmulKernel() === 'wasm-simd' ? 'WebAssembly SIMD' : 'TypeScript'})`;
   }
 
   // ---- memory
