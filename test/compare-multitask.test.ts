@@ -18,6 +18,11 @@ import type { AblationResult, CompareResult } from '../src/report/results.js';
 import { methodValues, multitaskSetup, pretrainShared, resolvePretrainTasks, runPretrained, taskSchedule } from '../src/train/compare-multitask.js';
 import type { RunOptions } from '../src/train/compare-run.js';
 import { loadBert } from '../src/train/model-dir.js';
+import { readRerun } from '../src/cli/compare.js';
+import { mergeResults } from '../tools/merge-results.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const values = async (t: Tensor) => Float64Array.from(await t.data());
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((x, i) => Object.is(x, b[i]));
@@ -197,5 +202,30 @@ describe('the report draws the multitask ablation', () => {
     expect(html).toContain('shared by spam, tokens');
     expect(html).toContain('for 120 steps');
     expect(html).toContain('<td>5,250</td><td>0.1</td><td>75</td>');
+  });
+});
+
+describe('the multitask settings in results.json', () => {
+  const settings = { task: 'spam', model: 'bert-tiny', modelSha256: 'ab', methods: ['frozen'], backend: 'cpu', steps: 4, evalEvery: 2, patience: 1, seeds: [1],
+    batchSize: 4, maxLength: 16, lr: { frozen: 0.01 }, ablations: [] as string[], grid: false, quick: false };
+  const result = (methods: string[], extra: object) => ({ task: 'spam', metric: 'accuracy', model: 'bert-tiny', backend: 'cpu', device: 'cpu', steps: 4, seed: 1,
+    baseParams: 10, ablations: [], totalSeconds: 1, date: '2026-12-03', methods: methods.map((method) => ({ method, label: method, trainable: 1, percent: 1, validation: 0.5,
+      test: 0.5, extra: {}, lr: 0.01, trainSeconds: 1, peakMB: 1, losses: [1] })), settings: { ...settings, methods, ...extra } }) as unknown as CompareResult;
+
+  it('merge-results keeps --tasks and --pretrain-steps from the file that ran the ablation; two that disagree are refused', () => {
+    const b = result(['ptuning-v2'], { ablations: ['multitask'], tasks: ['spam', 'tokens'], pretrainSteps: 50 });
+    const m = mergeResults([{ path: 'a', result: result(['frozen'], {}) }, { path: 'b', result: b }]);
+    expect(m.settings).toMatchObject({ ablations: ['multitask'], tasks: ['spam', 'tokens'], pretrainSteps: 50 });
+    const c = result(['bitfit'], { ablations: ['multitask'], tasks: ['spam', 'tokens'], pretrainSteps: 60 });
+    expect(() => mergeResults([{ path: 'b', result: b }, { path: 'c', result: c }])).toThrow('c: settings.pretrainSteps is 60, b has 50');
+  });
+
+  it('--rerun reads them back and names a bad one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webpeft-multitask-rerun-'));
+    const write = (name: string, extra: object) => { writeFileSync(join(dir, name), JSON.stringify({ settings: { ...settings, ablations: ['multitask'], ...extra } })); return join(dir, name); };
+    expect(readRerun(write('ok.json', { tasks: ['tokens', 'spam'], pretrainSteps: 7 }))).toMatchObject({ tasks: ['tokens', 'spam'], pretrainSteps: 7 });
+    expect(() => readRerun(write('a.json', { tasks: ['spam', 'subject'] }))).toThrow(/a\.json: settings\.tasks: --tasks: 'subject' runs on GPT-2/);
+    expect(() => readRerun(write('b.json', { pretrainSteps: 0 }))).toThrow(/b\.json: settings\.pretrainSteps must be an integer ≥ 1 or absent, got 0/);
+    expect(() => readRerun(write('c.json', { tasks: 'spam' }))).toThrow(/c\.json: settings\.tasks must be a list of task names or absent/);
   });
 });
