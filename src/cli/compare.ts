@@ -9,15 +9,15 @@ import { releaseBackend, selectBackend, selectFastest, type BackendName } from '
 import { ABLATIONS, DATA_SIZES, ENSEMBLE_K, type CompareOptions } from '../train/compare.js';
 import { resolvePretrainTasks } from '../train/compare-multitask.js';
 import { TASK_INFO, TASK_NAMES } from '../train/tasks.js';
-
-/** --ablation multitask's --tasks unless given: every BERT task. */
-const MULTITASK_DEFAULT_TASKS = TASK_NAMES.filter((t) => TASK_INFO[t].family === 'bert');
 import { modelDir } from '../train/model-dir.js';
 import { compareWorkerPath, defaultRunWorkers, workerRunner } from '../train/compare-workers.js';
 import { bestRows, renderReport } from '../report/report.js';
 import type { AblationKind, CompareResult, CompareSettings } from '../report/results.js';
 import { COMPARE_TASKS, type CompareTask, compareTaskInfo, defaultMethodsFor, runAnyCompare } from '../train/seq2seq-compare.js';
 import { formatTable, Progress } from './table.js';
+
+/** --ablation multitask's --tasks unless given: every BERT task. */
+const MULTITASK_DEFAULT_TASKS = TASK_NAMES.filter((t) => TASK_INFO[t].family === 'bert');
 
 export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]

@@ -1,6 +1,6 @@
 /**
  * `webpeft compare --ablation multitask`: P-tuning v2's multi-task prompt pretraining (Liu et al., "P-Tuning v2",
- * §4.2 "multi-task learning": the deep prompt pretrained on several datasets' training sets together, then fine-tuned on
+ * "multi-task learning": the deep prompt pretrained on several datasets' training sets together, then fine-tuned on
  * the target), under the compare protocol. Per seed s:
  *
  *   from scratch        P-tuning v2 on the target, its prompt from seed s (the main ptuning-v2 row when it ran)
