@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { releaseBackend, selectBackend, selectFastest, type BackendName } from '../kernels/select.js';
 import { ABLATIONS, DATA_SIZES, ENSEMBLE_K, type CompareOptions } from '../train/compare.js';
+import { resolvePretrainTasks } from '../train/compare-multitask.js';
+import { TASK_INFO, TASK_NAMES } from '../train/tasks.js';
 import { modelDir } from '../train/model-dir.js';
 import { compareWorkerPath, defaultRunWorkers, workerRunner } from '../train/compare-workers.js';
 import { bestRows, renderReport } from '../report/report.js';
@@ -14,11 +16,14 @@ import type { AblationKind, CompareResult, CompareSettings } from '../report/res
 import { COMPARE_TASKS, type CompareTask, compareTaskInfo, defaultMethodsFor, runAnyCompare } from '../train/seq2seq-compare.js';
 import { formatTable, Progress } from './table.js';
 
+/** --ablation multitask's --tasks unless given: every BERT task. */
+const MULTITASK_DEFAULT_TASKS = TASK_NAMES.filter((t) => TASK_INFO[t].family === 'bert');
+
 export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
                  [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
                  [--quick] [--ablation ${ABLATIONS.join('|')}] [--ensemble-k K] [--data-sizes n,n,…,all]
-                 [--rerun results.json] [--workers N] [--out DIR] [--json]
+                 [--tasks t1,t2] [--pretrain-steps N] [--rerun results.json] [--workers N] [--out DIR] [--json]
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
   prints method | trainable | % | validation | test (mean ± standard error over the seeds) | steps kept | time | memory,
   and writes report.html and results.json (every setting; --rerun repeats the run from it).
@@ -38,7 +43,12 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
                       vs the best of those K on validation vs K separate prompt runs averaged vs the best of them;
                       with each row's train time, trainable parameters and peak memory
     data-size         BitFit vs full fine-tuning trained on the first n examples of each seed's shuffled training split,
-                      n in --data-sizes (default ${DATA_SIZES.join(',')}; 'all' = the whole split)`;
+                      n in --data-sizes (default ${DATA_SIZES.join(',')}; 'all' = the whole split)
+    multitask         (BERT tasks) P-tuning v2 multi-task prompt pretraining: one deep prompt shared by --tasks (default
+                      ${MULTITASK_DEFAULT_TASKS.join(',')}), a head per task, batches of one task at a time in a seeded order, for
+                      --pretrain-steps steps (default --steps) on their training splits only; then the target task (--task)
+                      from that prompt with a fresh head, vs P-tuning v2 from scratch, vs a prompt pretrained on the target
+                      alone for as many steps; each row its own lr, early stopping on the target's validation split`;
 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
@@ -96,7 +106,7 @@ const sha256File = (path: string) => createHash('sha256').update(readFileSync(pa
 
 /** The flags a results.json's settings stand for (so --rerun can be checked against explicit flags). */
 const RERUN_EXCLUSIVE = ['task', 'methods', 'model', 'steps', 'eval-every', 'patience', 'seeds', 'seed', 'lr', 'grid', 'batch-size', 'max-length',
-  'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit', 'ensemble-k', 'data-sizes'];
+  'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit', 'ensemble-k', 'data-sizes', 'tasks', 'pretrain-steps'];
 
 /** `--data-sizes 64,128,all`: positive integers or 'all' (checked against the batch and the split by runCompare). */
 export function parseDataSizes(text: string): (number | 'all')[] {
@@ -146,6 +156,15 @@ export function readRerun(path: string): CompareSettings {
   need('ensembleK', optInt(2), 'an integer ≥ 2 or absent');
   need('dataSizes', (v) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((n) => n === 'all' || (Number.isSafeInteger(n) && (n as number) >= 1))),
     "a list of sizes (integers ≥ 1 or 'all') or absent");
+  need('tasks', (v) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((t) => typeof t === 'string')), 'a list of task names or absent');
+  need('pretrainSteps', optInt(1), 'an integer ≥ 1 or absent');
+  if (o.tasks !== undefined) {
+    try {
+      resolvePretrainTasks(o.tasks as string[], o.task as string);
+    } catch (e) {
+      throw new Error(`--rerun ${path}: settings.tasks: ${(e as Error).message}`);
+    }
+  }
   return s as CompareSettings;
 }
 
@@ -160,7 +179,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       'eval-every': { type: 'string' }, patience: { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
       quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true }, out: { type: 'string', default: '.' },
       json: { type: 'boolean' }, lr: { type: 'string' }, workers: { type: 'string' }, 'eval-limit': { type: 'string' },
-      'ensemble-k': { type: 'string' }, 'data-sizes': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'ensemble-k': { type: 'string' }, 'data-sizes': { type: 'string' }, tasks: { type: 'string' }, 'pretrain-steps': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) { console.log(compareHelp); return 0; }
@@ -184,7 +203,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick,
-      ensembleK: s.ensembleK, dataSizes: s.dataSizes };
+      ensembleK: s.ensembleK, dataSizes: s.dataSizes, tasks: s.tasks, pretrainSteps: s.pretrainSteps };
   } else {
     const task = (v.task ?? 'spam') as CompareTask;
     if (!COMPARE_TASKS.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${COMPARE_TASKS.join(', ')})`);
@@ -194,6 +213,12 @@ export async function compareCommand(argv: string[]): Promise<number> {
     for (const a of ablations) if (!ABLATIONS.includes(a)) throw new Error(`unknown --ablation '${a}' (${ABLATIONS.join(', ')})`);
     if (v['ensemble-k'] !== undefined && !ablations.includes('ensemble')) throw new Error('--ensemble-k is a setting of --ablation ensemble; add it or drop --ensemble-k');
     if (v['data-sizes'] !== undefined && !ablations.includes('data-size')) throw new Error('--data-sizes is a setting of --ablation data-size; add it or drop --data-sizes');
+    for (const flag of ['tasks', 'pretrain-steps'] as const) {
+      if (v[flag] !== undefined && !ablations.includes('multitask')) throw new Error(`--${flag} is a setting of --ablation multitask; add it or drop --${flag}`);
+    }
+    const multitask = ablations.includes('multitask');
+    // the tasks are checked here, before any model loads (runCompare checks them again)
+    const tasks = multitask ? resolvePretrainTasks(v.tasks?.split(',').map((t) => t.trim()), task) : undefined;
     const encoder = v.encoder ?? 'lstm';
     if (encoder !== 'lstm' && encoder !== 'mlp') throw new Error(`--encoder must be lstm or mlp, got '${v.encoder}'`);
     const biasTypes = v['bias-types']?.split(',') as BiasType[] | undefined;
@@ -213,6 +238,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
       ensembleK: ablations.includes('ensemble') ? num(v['ensemble-k'], '--ensemble-k', ENSEMBLE_K, 2) : undefined,
       dataSizes: ablations.includes('data-size') ? (v['data-sizes'] === undefined ? DATA_SIZES : parseDataSizes(v['data-sizes'])) : undefined,
+      tasks, pretrainSteps: multitask ? num(v['pretrain-steps'], '--pretrain-steps', steps) : undefined,
     };
   }
   // --rerun runs on the recorded backend unless --backend says otherwise (results match across backends within f32 rounding)
@@ -265,7 +291,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
     // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
     biasTypes: plan.biasTypes, lr: { ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), ...definedRates(plan.lr, result.methods.map((m) => m.method)) }, grid: plan.grid ?? false,
-    evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, quick: plan.quick,
+    evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, tasks: plan.tasks,
+    pretrainSteps: plan.pretrainSteps, quick: plan.quick,
   };
   const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
   // the report's rule: "best" past 2 SE, "tie" within them, "top" with one seed (no error to judge by)

@@ -187,6 +187,7 @@ function bitfitSection(deltas: readonly BiasDeltaRow[]): string {
 const ABLATION_HEADINGS: Record<AblationResult['kind'], string> = {
   'prompt-length': 'Ablation: prompt length', reparam: 'Ablation: reparameterisation', 'bitfit-subset': 'Ablation: BitFit bias subset',
   'prefix-placement': 'Ablation: prefix placement (BART)', ensemble: 'Ablation: prompt ensembling', 'data-size': 'Ablation: training-set size',
+  multitask: 'Ablation: multi-task prompt pretraining (P-tuning v2)',
 };
 
 function ablationSection(a: AblationResult, i: number, colorOf: (method: string, k: number) => string, metric: string): string {
@@ -215,6 +216,14 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
       bars: a.rows.map((row, k) => ({ label: row.label, color: legend[k]!.color, value: row.validation, error: row.validationSe })) });
     cap = `Validation ${metric} of each variant (mean ± standard error over the seeds, the whisker). A “best of” row is chosen on validation; `
       + `its cost columns are the training it took (all ${a.k ?? 'K'} prompts), though it keeps one.`;
+  } else if (a.kind === 'multitask') {
+    const legend: LegendItem[] = a.rows.map((row, k) => ({ name: row.label, color: OKABE_ITO[k % OKABE_ITO.length] }));
+    svg = barChart({ id, title: a.title, xTitle: 'how the prompt started', yTitle: `validation ${metric}`, legend,
+      bars: a.rows.map((row, k) => ({ label: row.label, color: legend[k]!.color, value: row.validation, error: row.validationSe })) });
+    cap = `Validation ${metric} on the target task of P-tuning v2 from scratch and from a prompt pretrained first (mean ± standard error over the seeds, the whisker). `
+      + `The pretraining stage trains one prompt shared by ${a.tasks?.join(', ') ?? 'the tasks'} (a head per task, batches of one task at a time in a seeded order) `
+      + `on their training splits for ${a.pretrainSteps ?? '?'} steps, with no validation; the target stage then starts from that prompt with a fresh head and keeps `
+      + 'the protocol of the main rows (its learning rate, early stopping on the target\u2019s validation split only). Train time counts both stages.';
   } else {
     const methods = [...new Set(a.rows.map((row) => row.method))];
     const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
@@ -225,10 +234,14 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
   const heading = ABLATION_HEADINGS[a.kind];
   // the cost columns, where the ablation measured them (prompt ensembling)
   const cost = a.rows.some((row) => row.trainSeconds !== undefined || row.peakMB !== undefined);
+  // the learning rate and steps kept, where the ablation recorded them (multi-task pretraining)
+  const protocol = a.rows.some((row) => row.lr !== undefined || row.stepsKept !== undefined);
   const table = '<table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
+    + (protocol ? '<th scope="col" class="n">learning rate</th><th scope="col" class="n">steps kept</th>' : '')
     + `<th scope="col" class="n">validation ${esc(metric)}</th><th scope="col" class="n">test ${esc(metric)}</th>`
     + (cost ? '<th scope="col" class="n">train time (s)</th><th scope="col" class="n">peak memory (MB)</th>' : '') + '</tr></thead><tbody>'
     + a.rows.map((row) => `<tr><th scope="row">${esc(row.label)}</th><td>${row.trainable === undefined ? '–' : count(row.trainable)}</td>`
+      + (protocol ? `<td>${row.lr === undefined ? '–' : esc(String(row.lr))}</td><td>${row.stepsKept === undefined ? '–' : num(row.stepsKept, 0)}</td>` : '')
       + `<td>${esc(pm(row.validation, row.validationSe))}</td><td>${row.test === undefined ? '–' : esc(pm(row.test, row.testSe))}</td>`
       + (cost ? `<td>${row.trainSeconds === undefined ? '–' : num(row.trainSeconds, 1)}</td><td>${row.peakMB === undefined ? '–' : num(row.peakMB, 1)}</td>` : '') + '</tr>').join('')
     + '</tbody></table>';
@@ -254,6 +267,13 @@ function reading(r: CompareResult): string {
       ps.push(`<strong>Prompt-ensembling ablation.</strong> ${esc(String(a.k ?? 'K'))} prompts for one task trained together in one batch (each example repeated once per prompt), `
         + 'their class probabilities averaged (Lester et al.\u2019s prompt ensembling), against the best single one of them, against as many separate prompt-tuning runs averaged '
         + 'at prediction time, and against the best of those. The paper reports the ensemble above the best single prompt; here the prompts also share the trained classifier head.');
+      continue;
+    }
+    if (a.kind === 'multitask') {
+      ps.push('<strong>Multi-task prompt-pretraining ablation.</strong> P-Tuning v2\u2019s multi-task setting: one deep prompt first trained on several tasks at once '
+        + '(shared by all of them, each task with its own head), then trained on the target task from there with a fresh head, against the same method from a random prompt. '
+        + 'The paper reports the pretrained prompt ahead; the target-only row pretrains on the target alone for as many steps, so a gain of the multi-task row over it '
+        + 'is the other tasks\u2019 doing, not the extra steps\u2019.');
       continue;
     }
     if (a.kind === 'data-size') {

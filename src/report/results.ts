@@ -72,6 +72,9 @@ export interface CompareSettings {
   ensembleK?: number;
   /** --ablation data-size: training subset sizes as asked (--data-sizes; 'all' = the whole split) */
   dataSizes?: (number | 'all')[];
+  /** --ablation multitask: the tasks the shared prompt is pretrained on (--tasks) and the pretraining steps (--pretrain-steps) */
+  tasks?: string[];
+  pretrainSteps?: number;
   quick: boolean;
 }
 
@@ -81,9 +84,10 @@ export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; no
 /**
  * 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts); 'ensemble' (prompt
  * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
- * vs full fine-tuning on nested training subsets) on the other tasks.
+ * vs full fine-tuning on nested training subsets) on the other tasks; 'multitask' (P-tuning v2's multi-task prompt
+ * pretraining, src/train/compare-multitask.ts) on the BERT tasks.
  */
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size';
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'multitask';
 
 /** One variant of an ablation, mean ± standard error over the seeds. */
 export interface AblationRow {
@@ -96,9 +100,15 @@ export interface AblationRow {
   test?: number;
   testSe?: number;
   trainable?: number;
-  /** 'ensemble': what training the row took — seconds (mean over seeds; K separate runs summed) and peak MB */
+  /**
+   * 'ensemble', 'multitask': what training the row took — seconds (mean over seeds; K separate runs summed; both
+   * stages of a pretrained prompt) and peak MB
+   */
   trainSeconds?: number;
   peakMB?: number;
+  /** 'multitask': the row's learning rate and mean steps kept by early stopping (of the target stage) */
+  lr?: number;
+  stepsKept?: number;
 }
 
 export interface AblationResult {
@@ -109,6 +119,9 @@ export interface AblationResult {
   k?: number;
   /** 'data-size': the training split's full size (the largest x when 'all' was asked) */
   trainSize?: number;
+  /** 'multitask': the tasks the shared prompt was pretrained on, and for how many steps */
+  tasks?: string[];
+  pretrainSteps?: number;
 }
 
 export interface CompareResult {

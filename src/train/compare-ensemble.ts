@@ -23,12 +23,14 @@ import { baseOf } from '../peft/base.js';
 import type { AblationResult, SeedRun } from '../report/results.js';
 import { classProbabilities, earlyStopping, loadFor, memoryBytes, runOne, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import { trainEnsemble } from './ensemble.js';
+import { runPretrained } from './compare-multitask.js';
 import { meanSe } from './stats.js';
 import { makeTask, TASK_INFO, type ProbabilityScoring } from './tasks.js';
 
-/** A run of any kind: an ensemble of K prompts in one batch, or an ordinary run (./compare-run.ts). */
+/** A run of any kind: an ensemble of K prompts in one batch, a run from a multi-task pretrained prompt (./compare-multitask.ts), or an ordinary run (./compare-run.ts). */
 export function runSpec(spec: RunSpec, seed: number, lr: number, o: RunOptions, tokenizer: TextTokenizer): Promise<OneRun> {
-  return spec.ensemble ? runEnsemble(spec, seed, lr, o, tokenizer) : runOne(spec, seed, lr, o, tokenizer);
+  if (spec.ensemble && spec.pretrain) throw new Error(`${spec.label}: a prompt ensemble with a pretrained prompt is not a run compare makes`);
+  return spec.ensemble ? runEnsemble(spec, seed, lr, o, tokenizer) : spec.pretrain ? runPretrained(spec, seed, lr, o, tokenizer) : runOne(spec, seed, lr, o, tokenizer);
 }
 
 /** K prompts trained in one batch with early stopping on the ensemble's validation metric; each prompt scored alone at the end. */

@@ -52,6 +52,19 @@ export interface RunSpec {
   ensemble?: number;
   /** Also return the kept checkpoint's class probabilities on validation and test (to average runs afterwards). */
   keepProbabilities?: boolean;
+  /**
+   * The multitask ablation: first train the method's own tensors (P-tuning v2's deep prompt) on these tasks' training
+   * splits for `steps` steps, shared, with a head per task; then this run starts from them with a fresh head
+   * (./compare-multitask.ts).
+   */
+  pretrain?: { tasks: TaskName[]; steps: number };
+}
+
+/** Where a run starts besides its seed: the method's own tensors by key (a pretrained prompt), and a look before step 0. */
+export interface RunStart {
+  values?: ReadonlyMap<string, ArrayLike<number>>;
+  /** Awaited once the run's model is built and `values` are in place, before the first step. */
+  ready?: (peft: PeftModel) => unknown;
 }
 
 /** Host and device bytes held now (array buffers + the WebGPU pool). */
@@ -122,13 +135,22 @@ export const classProbabilities = async (peft: PeftModel, batch: Batch): Promise
  * end, keep the trainable values of the best score, stop after `patience` scores without a gain; restore the kept
  * values, then score test once.
  */
-export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOptions, tokenizer: TextTokenizer): Promise<OneRun> {
+export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOptions, tokenizer: TextTokenizer, start: RunStart = {}): Promise<OneRun> {
   const { model } = await loadFor(TASK_INFO[o.task], o, seed);
   const method = await buildMethod(spec.method, baseOf(model), { ...spec.settings, seed: spec.methodSeed ?? seed });
+  if (start.values) {
+    const keys = [...method.params.keys()];
+    const given = [...start.values.keys()];
+    if (keys.length !== given.length || keys.some((k) => !start.values!.has(k))) {
+      throw new Error(`${spec.label}: the starting values are for ${given.join(', ')}, the method has ${keys.join(', ')}`);
+    }
+    for (const k of keys) method.params.assign(k, start.values.get(k)!);
+  }
   // infix tuning's slots are part of the task's input layout (the subject task puts them after the body)
   const task = makeTask(o.task, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed,
     infix: method.hidden?.numVirtualTokens, trainSize: spec.trainSize });
   const peft = new PeftModel(model, [method]);
+  await start.ready?.(peft);
   const counts = peft.counts();
   // a method's analysis hook (BitFit: which biases moved) sees its base parameters before and after training
   const analysis: MethodAnalysis | undefined = parseMethodList(spec.method).map((p) => methodSpec(p).analysis).find((a) => a);

@@ -13,9 +13,10 @@ import { makeTask, TASK_INFO } from './tasks.js';
 import { meanSe } from './stats.js';
 import { loadFor, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import { ensembleAblation, runSpec } from './compare-ensemble.js';
+import { multitaskAblation, resolvePretrainTasks } from './compare-multitask.js';
 import type { AblationKind, AblationResult, BiasDeltaRow, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 
-export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement', 'ensemble', 'data-size'];
+export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement', 'ensemble', 'data-size', 'multitask'];
 
 /** --ablation ensemble's prompts per ensemble, and --ablation data-size's training subset sizes, unless given. */
 export const ENSEMBLE_K = 3;
@@ -58,6 +59,9 @@ export interface CompareOptions extends RunOptions {
   ensembleK?: number;
   /** --ablation data-size: training subset sizes (default DATA_SIZES). */
   dataSizes?: (number | 'all')[];
+  /** --ablation multitask: the tasks the shared prompt is pretrained on (default every BERT task) and its steps (default `steps`). */
+  tasks?: string[];
+  pretrainSteps?: number;
   onRunDone?: (label: string, run: SeedRun) => void;
   /**
    * Where runs execute: default in this thread, one at a time. compare-workers.ts gives a runner that executes them
@@ -149,6 +153,10 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
     if (!Number.isSafeInteger(ensembleK) || ensembleK < 2) throw new Error(`--ensemble-k: expected an integer ≥ 2, got ${ensembleK}`);
   }
   const dataSizes = o.ablations.includes('data-size') ? resolveDataSizes(o.dataSizes ?? DATA_SIZES, probe.trainSize, o.batchSize) : [];
+  const multitask = o.ablations.includes('multitask');
+  const pretrainTasks = multitask ? resolvePretrainTasks(o.tasks, o.task) : [];
+  const pretrainSteps = o.pretrainSteps ?? o.steps;
+  if (multitask && (!Number.isSafeInteger(pretrainSteps) || pretrainSteps < 1)) throw new Error(`--pretrain-steps: expected an integer ≥ 1, got ${pretrainSteps}`);
   const runner = o.runner ?? ((spec, seed, lr, opts, tok) => runSpec(spec, seed, lr, opts, tok));
   const slot = limiter(Math.max(1, o.concurrency ?? 1));
   const run: Run = (spec, seed, lr) => slot(() => runner(spec, seed, lr, o, tokenizer));
@@ -193,6 +201,11 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
       const rows = await Promise.all((['bitfit', 'full'] as const).flatMap((method) => dataSizes.map(async (n) =>
         row(await variant(`${method} n=${n}`, method, settings, { trainSize: n }), n))));
       return { kind, title: 'Training-set size: BitFit vs full fine-tuning', rows, trainSize: probe.trainSize };
+    } else if (kind === 'multitask') {
+      // P-tuning v2's multi-task prompt pretraining; "from scratch" is the main ptuning-v2 row when it ran (the same runs)
+      const scratch = methods.find((m) => m.method === 'ptuning-v2');
+      return multitaskAblation({ target: o.task, tasks: pretrainTasks, pretrainSteps, settings, scratch,
+        variant: (label, method, s, spec) => variant(label, method, s, spec) });
     } else if (kind === 'prefix-placement') {
       throw new Error('--ablation prefix-placement is an ablation of --task subject-seq2seq (BART)');
     } else {
