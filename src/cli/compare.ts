@@ -38,7 +38,11 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
                       vs the best of those K on validation vs K separate prompt runs averaged vs the best of them;
                       with each row's train time, trainable parameters and peak memory
     data-size         BitFit vs full fine-tuning trained on the first n examples of each seed's shuffled training split,
-                      n in --data-sizes (default ${DATA_SIZES.join(',')}; 'all' = the whole split)`;
+                      n in --data-sizes (default ${DATA_SIZES.join(',')}; 'all' = the whole split)
+    position          (--task subject, GPT-2 only) Prefix-Tuning §7.2: prefix [PREFIX; x; y] vs infix [x; INFIX; y], the same
+                      --virtual-tokens and the same MLP (--hidden), vs embedding-only (prompt tuning) vs frozen;
+                      ROUGE-L/1/2 and the teacher-forced loss of the reference subjects, each ± standard error
+                      (on --task subject a check that ties the best ROUGE-L is a gain when its validation loss is lower)`;
 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual

@@ -11,8 +11,10 @@ export interface MethodResult {
   /** The task's headline metric (higher is better) on the validation and test splits. */
   validation: number;
   test: number;
-  /** Further metrics (e.g. macro-F1, loss, ROUGE-L). */
+  /** Further metrics (e.g. macro-F1, loss, ROUGE-L): the mean over the seeds, keys 'validation …' / 'test …'. */
   extra: Record<string, number>;
+  /** The standard errors of `extra` over the seeds (NaN with one seed; absent in results written before it existed). */
+  extraSe?: Record<string, number>;
   trainSeconds: number;
   /** Peak bytes held by tensors/array buffers during training, in MB. */
   peakMB: number;
@@ -81,9 +83,10 @@ export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; no
 /**
  * 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts); 'ensemble' (prompt
  * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
- * vs full fine-tuning on nested training subsets) on the other tasks.
+ * vs full fine-tuning on nested training subsets) on the other tasks; 'position' (prefix vs infix vs embedding-only
+ * virtual tokens, Prefix-Tuning §7.2) on --task subject (GPT-2) only.
  */
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size';
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'position';
 
 /** One variant of an ablation, mean ± standard error over the seeds. */
 export interface AblationRow {
@@ -99,6 +102,9 @@ export interface AblationRow {
   /** 'ensemble': what training the row took — seconds (mean over seeds; K separate runs summed) and peak MB */
   trainSeconds?: number;
   peakMB?: number;
+  /** 'position': the further metrics (ROUGE-1/2, target loss; 'validation …' / 'test …') as MethodResult.extra, and their SEs */
+  extra?: Record<string, number>;
+  extraSe?: Record<string, number>;
 }
 
 export interface AblationResult {
@@ -109,6 +115,9 @@ export interface AblationResult {
   k?: number;
   /** 'data-size': the training split's full size (the largest x when 'all' was asked) */
   trainSize?: number;
+  /** 'position': the virtual tokens of every variant, and the prefix/infix MLP's hidden size (0: both trained directly) */
+  virtualTokens?: number;
+  mlpHidden?: number;
 }
 
 export interface CompareResult {
