@@ -13,7 +13,8 @@
  * directly); they differ only in the last layer's width — 2·L·D for a prefix's key and value, L·D for an infix's one
  * activation per layer — so the infix trains fewer parameters, which the trainable column shows. Every variant is
  * run under the compare protocol (its own learning rate, early stopping on validation ROUGE-L, seeds as --seeds, test
- * scored once) and a main row of the same method is the same run, so it is reused. The paper reports prefix ≥ infix
+ * scored once; on this task a check that ties the best ROUGE-L counts as a gain when its validation target loss is
+ * lower, ../train/task-build.ts) and a main row of the same method is the same run, so it is reused. The paper reports prefix ≥ infix
  * (and both well above embedding-only); at a tiny model's scale ROUGE-L can sit at the floor, so the rows carry the
  * teacher-forced loss of the reference subjects (and ROUGE-1/2) with their standard errors too.
  */
@@ -55,6 +56,7 @@ export async function positionShapes(base: BaseModel, settings: MethodSettings):
     m.params.dispose();
   }
   const [prefix, infix, prompt] = shapes as [VirtualShape, VirtualShape, VirtualShape];
+  if (prefix.virtualTokens < 1) throw new Error(`--ablation position: --virtual-tokens must be at least 1 (got ${prefix.virtualTokens}: nothing to place)`);
   if (prefix.virtualTokens !== infix.virtualTokens || prompt.virtualTokens !== prefix.virtualTokens) {
     throw new Error(`--ablation position: prefix, infix and embedding-only would train ${prefix.virtualTokens}, ${infix.virtualTokens} and ${prompt.virtualTokens} virtual tokens; expected one number`);
   }
