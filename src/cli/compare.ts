@@ -48,7 +48,11 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
                       ${MULTITASK_DEFAULT_TASKS.join(',')}), a head per task, batches of one task at a time in a seeded order, for
                       --pretrain-steps steps (default --steps) on their training splits only; then the target task (--task)
                       from that prompt with a fresh head, vs P-tuning v2 from scratch, vs a prompt pretrained on the target
-                      alone for as many steps; each row its own lr, early stopping on the target's validation split`;
+                      alone for as many steps; each row its own lr, early stopping on the target's validation split
+    position          (--task subject, GPT-2 only) Prefix-Tuning §7.2: prefix [PREFIX; x; y] vs infix [x; INFIX; y], the same
+                      --virtual-tokens and the same MLP (--hidden), vs embedding-only (prompt tuning) vs frozen;
+                      ROUGE-L/1/2 and the teacher-forced loss of the reference subjects, each ± standard error
+                      (on --task subject a check that ties the best ROUGE-L is a gain when its validation loss is lower)`;
 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual

@@ -6,7 +6,7 @@
 import { METHOD_SPECS } from '../peft/registry.js';
 import type { AblationResult, BiasDeltaRow, CompareResult, MethodResult } from './results.js';
 import { topRows } from '../train/stats.js';
-import { OKABE_ITO, barChart, esc, heatmap, lineChart, movingAverage, scatterLogX, sig, type LegendItem, type LineSeries } from './svg.js';
+import { OKABE_ITO, barChart, dotChart, esc, heatmap, lineChart, movingAverage, scatterLogX, sig, type LegendItem, type LineSeries } from './svg.js';
 
 /** Stable colours by method name (each method's spec), so two reports or a subset run colour a method alike. */
 const METHOD_COLOR: Record<string, string> = Object.fromEntries(METHOD_SPECS.map((s) => [s.name, s.color]));
@@ -188,9 +188,45 @@ const ABLATION_HEADINGS: Record<AblationResult['kind'], string> = {
   'prompt-length': 'Ablation: prompt length', reparam: 'Ablation: reparameterisation', 'bitfit-subset': 'Ablation: BitFit bias subset',
   'prefix-placement': 'Ablation: prefix placement (BART)', ensemble: 'Ablation: prompt ensembling', 'data-size': 'Ablation: training-set size',
   multitask: 'Ablation: multi-task prompt pretraining (P-tuning v2)',
+  position: 'Ablation: position of the virtual tokens (prefix vs infix)',
 };
 
+/** The position ablation: ROUGE-L bars and a target-loss dot plot (both with standard-error whiskers), and every metric per variant. */
+function positionSection(a: AblationResult, i: number, colorOf: (method: string, k: number) => string, metric: string): string {
+  const methods = [...new Set(a.rows.map((row) => row.method))];
+  const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
+  const colors = new Map(legend.map((l) => [l.name, l.color]));
+  const color = (m: string) => colors.get(m) ?? '#777777';
+  const key = (split: string, k: string) => `${split} ${k}`;
+  const ex = (row: AblationResult['rows'][number], k: string) => row.extra?.[k] ?? NaN;
+  const exSe = (row: AblationResult['rows'][number], k: string) => row.extraSe?.[k] ?? NaN;
+  const rouge = barChart({ id: `plot-ablation-${i}`, title: a.title, xTitle: 'variant', yTitle: `validation ${metric}`, legend,
+    bars: a.rows.map((row) => ({ label: row.label, color: color(row.method), value: row.validation, error: row.validationSe })) });
+  const lossKey = key('validation', 'targetLoss');
+  const loss = dotChart({ id: `plot-ablation-${i}-loss`, title: 'Teacher-forced loss of the reference subjects (validation; lower is better)', xTitle: 'variant',
+    yTitle: 'validation target loss (nats/token)', legend, bars: a.rows.map((row) => ({ label: row.label, color: color(row.method), value: ex(row, lossKey), error: exSe(row, lossKey) })) });
+  const setup = a.virtualTokens === undefined ? '' : `${a.virtualTokens} virtual tokens in every variant; prefix and infix ${a.mlpHidden ? `through the same MLP (hidden ${a.mlpHidden})` : 'trained directly (no MLP)'}, `
+    + 'the prefix\u2019s last layer twice as wide (a key and a value per layer where the infix has one activation). ';
+  const cap = `Validation ${metric} (bars) and the teacher-forced loss of the reference subjects (dots), mean ± standard error over the seeds (the whiskers). ${setup}`
+    + 'Where every variant\u2019s ROUGE-L sits at the frozen row\u2019s level the generation claim is not tested, and the loss is the comparison.';
+  const cols: [string, (row: AblationResult['rows'][number]) => string][] = [
+    [`validation ${metric}`, (row) => pm(row.validation, row.validationSe)],
+    ['validation ROUGE-1', (row) => pm(ex(row, key('validation', 'rouge1')), exSe(row, key('validation', 'rouge1')))],
+    ['validation ROUGE-2', (row) => pm(ex(row, key('validation', 'rouge2')), exSe(row, key('validation', 'rouge2')))],
+    ['validation target loss', (row) => pm(ex(row, lossKey), exSe(row, lossKey))],
+    [`test ${metric}`, (row) => (row.test === undefined ? '–' : pm(row.test, row.testSe))],
+    ['test target loss', (row) => pm(ex(row, key('test', 'targetLoss')), exSe(row, key('test', 'targetLoss')))],
+  ];
+  const table = '<div class="scroll"><table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
+    + cols.map(([h]) => `<th scope="col" class="n">${esc(h)}</th>`).join('') + '</tr></thead><tbody>'
+    + a.rows.map((row) => `<tr><th scope="row">${esc(row.label)}</th><td>${row.trainable === undefined ? '–' : count(row.trainable)}</td>`
+      + cols.map(([, f]) => `<td>${esc(f(row))}</td>`).join('') + '</tr>').join('')
+    + '</tbody></table></div>';
+  return `<section><h2>${ABLATION_HEADINGS[a.kind]}</h2><figure>${rouge}${loss}<figcaption>${esc(cap)}</figcaption></figure>${table}</section>`;
+}
+
 function ablationSection(a: AblationResult, i: number, colorOf: (method: string, k: number) => string, metric: string): string {
+  if (a.kind === 'position') return positionSection(a, i, colorOf, metric);
   const id = `plot-ablation-${i}`;
   let svg: string, cap: string;
   if (a.kind === 'prompt-length') {
@@ -274,6 +310,14 @@ function reading(r: CompareResult): string {
         + '(shared by all of them, each task with its own head), then trained on the target task from there with a fresh head, against the same method from a random prompt. '
         + 'The paper reports the pretrained prompt ahead; the target-only row pretrains on the target alone for as many steps, so a gain of the multi-task row over it '
         + 'is the other tasks\u2019 doing, not the extra steps\u2019.');
+      continue;
+    }
+    if (a.kind === 'position') {
+      ps.push('<strong>Position ablation.</strong> Li &amp; Liang\u2019s Prefix-Tuning §7.2 on GPT-2: the same trainable virtual tokens in front of the input '
+        + '([PREFIX; x; y], a key and a value at every layer), between the input and the output ([x; INFIX; y], the activations at every layer), '
+        + 'or as free input embeddings only (prompt tuning, the paper\u2019s embedding-only ablation), with the frozen model as the floor. '
+        + 'The paper reports prefixing ahead of infixing, and both well ahead of embedding-only: a prefix can steer the activations of x itself, '
+        + 'an infix only what follows it. A difference within its standard errors is a tie.');
       continue;
     }
     if (a.kind === 'data-size') {

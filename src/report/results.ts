@@ -11,8 +11,10 @@ export interface MethodResult {
   /** The task's headline metric (higher is better) on the validation and test splits. */
   validation: number;
   test: number;
-  /** Further metrics (e.g. macro-F1, loss, ROUGE-L). */
+  /** Further metrics (e.g. macro-F1, loss, ROUGE-L): the mean over the seeds, keys 'validation …' / 'test …'. */
   extra: Record<string, number>;
+  /** The standard errors of `extra` over the seeds (NaN with one seed; absent in results written before it existed). */
+  extraSe?: Record<string, number>;
   trainSeconds: number;
   /** Peak bytes held by tensors/array buffers during training, in MB. */
   peakMB: number;
@@ -85,9 +87,10 @@ export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; no
  * 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts); 'ensemble' (prompt
  * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
  * vs full fine-tuning on nested training subsets) on the other tasks; 'multitask' (P-tuning v2's multi-task prompt
- * pretraining, src/train/compare-multitask.ts) on the BERT tasks.
+ * pretraining, src/train/compare-multitask.ts) on the BERT tasks; 'position' (prefix vs infix vs embedding-only
+ * virtual tokens, Prefix-Tuning §7.2) on --task subject (GPT-2) only.
  */
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'multitask';
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'multitask' | 'position';
 
 /** One variant of an ablation, mean ± standard error over the seeds. */
 export interface AblationRow {
@@ -109,6 +112,9 @@ export interface AblationRow {
   /** 'multitask': the row's learning rate and mean steps kept by early stopping (of the target stage) */
   lr?: number;
   stepsKept?: number;
+  /** 'position': the further metrics (ROUGE-1/2, target loss; 'validation …' / 'test …') as MethodResult.extra, and their SEs */
+  extra?: Record<string, number>;
+  extraSe?: Record<string, number>;
 }
 
 export interface AblationResult {
@@ -122,6 +128,9 @@ export interface AblationResult {
   /** 'multitask': the tasks the shared prompt was pretrained on, and for how many steps */
   tasks?: string[];
   pretrainSteps?: number;
+  /** 'position': the virtual tokens of every variant, and the prefix/infix MLP's hidden size (0: both trained directly) */
+  virtualTokens?: number;
+  mlpHidden?: number;
 }
 
 export interface CompareResult {

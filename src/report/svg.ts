@@ -519,6 +519,47 @@ export function barChart(o: BarChartOptions): string {
   return out.join('');
 }
 
+/**
+ * One dot per category with its ± whisker, on a y axis fitted to the values and whiskers (not from zero: for a
+ * quantity like a loss, whose differences are small against its size); value printed beside each dot.
+ */
+export function dotChart(o: BarChartOptions): string {
+  const width = o.width ?? 720, height = o.height ?? 320;
+  const n = Math.max(1, o.bars.length);
+  const right = legendMargin(o.legend.map((l) => l.name));
+  const slot = (width - 64 - right) / n;
+  const lines = o.bars.map((bar) => wrap2(bar.label, slot - 6, 11));
+  const f: Frame = { width, height, left: 64, right, top: 34, bottom: lines.some((l) => l.length > 1) ? 62 : 48 };
+  const b = plotBox(f);
+  const err = (bar: Bar) => (Number.isFinite(bar.error) ? Math.abs(bar.error!) : 0);
+  const vals = finite(o.bars.flatMap((bar) => [bar.value - err(bar), bar.value + err(bar)]));
+  const yt = niceTicks(vals.length ? Math.min(...vals) : 0, vals.length ? Math.max(...vals) : 1, 5);
+  const Y = linear(yt.lo, yt.hi, b.y1, b.y0);
+  const out: string[] = [open(f, o.title, o.id)];
+  out.push(axes(f, [], yt.values.map((v) => ({ at: Y(v), label: tickLabel(v, yt.step) })), o.xTitle, o.yTitle));
+  o.bars.forEach((bar, i) => {
+    const cx = b.x0 + slot * (i + 0.5);
+    out.push(`<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(b.y1)}" y2="${px(b.y1 + 5)}" stroke="#444"/>`);
+    out.push(`<text x="${px(cx)}" y="${px(b.y1 + 18)}" text-anchor="middle" font-size="11" fill="#333">${lines[i].map((l, k) => `<tspan x="${px(cx)}" dy="${k ? 13 : 0}">${esc(l)}</tspan>`).join('')}</text>`);
+    if (!Number.isFinite(bar.value)) {
+      out.push(`<text x="${px(cx)}" y="${px(b.y1 - 6)}" text-anchor="middle" font-size="11" fill="#777">n/a</text>`);
+      return;
+    }
+    const e = err(bar);
+    if (e > 0) {
+      const [lo, hi] = [Y(bar.value - e), Y(bar.value + e)];
+      out.push(`<g class="error-bar" stroke="#222" stroke-width="1.2"><title>${esc(`${bar.label}: ${bar.value.toFixed(3)} ± ${e.toFixed(3)}`)}</title>`
+        + `<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(lo)}" y2="${px(hi)}"/>`
+        + `<line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(lo)}" y2="${px(lo)}"/><line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(hi)}" y2="${px(hi)}"/></g>`);
+    }
+    out.push(`<circle cx="${px(cx)}" cy="${px(Y(bar.value))}" r="5" fill="${esc(bar.color)}" stroke="#222" stroke-width="0.8"><title>${esc(`${bar.label}: ${bar.value.toFixed(3)}`)}</title></circle>`);
+    out.push(`<text x="${px(cx + 9)}" y="${px(Y(bar.value) + 4)}" font-size="11" fill="#222">${esc(e > 0 ? `${bar.value.toFixed(3)} ± ${e.toFixed(3)}` : bar.value.toFixed(3))}</text>`);
+  });
+  out.push(legend(o.legend.map((l) => ({ ...l, shape: 'dot' as const })), b.x1 + 16, b.y0 + 6, f.right - 20));
+  out.push('</svg>');
+  return out.join('');
+}
+
 /** Up to two lines of about `maxPx` each, broken at ", " or a space; the rest clipped. */
 function wrap2(s: string, maxPx: number, fontSize: number): string[] {
   if (textWidth(s, fontSize) <= maxPx) return [s];

@@ -100,9 +100,10 @@ interface Kept<E> { step: number; eval: E; values: (Float32Array | Float64Array)
 /**
  * Early stopping on validation, for a training loop's `after` hook: `after(done)` scores validation every `evalEvery`
  * steps and at the last step, keeps the trainable values of the best score, and asks to stop after `patience` scores
- * without a gain; `restore()` puts the kept values back (when training went on past them) and returns what was kept.
+ * without a gain (a score ties the best when its metric is equal and its `tieBreak`, where the task gives one, no
+ * higher); `restore()` puts the kept values back (when training went on past them) and returns what was kept.
  */
-export function earlyStopping<E extends { metric: number } = Evaluation>(trainable: Tensor[], o: Pick<RunOptions, 'steps' | 'evalEvery' | 'patience'>, validate: () => Promise<E>) {
+export function earlyStopping<E extends { metric: number; tieBreak?: number } = Evaluation>(trainable: Tensor[], o: Pick<RunOptions, 'steps' | 'evalEvery' | 'patience'>, validate: () => Promise<E>) {
   const curve: [number, number][] = [];
   let best: Kept<E> | null = null;
   let sinceBest = 0;
@@ -112,7 +113,8 @@ export function earlyStopping<E extends { metric: number } = Evaluation>(trainab
     if (done % o.evalEvery !== 0 && done !== o.steps) return false;
     const v = await validate();
     curve.push([done, v.metric]);
-    if (!best || v.metric > best.eval.metric) {
+    // a gain: a higher metric, or the same metric and a higher tie-break (the subject task's −loss; absent: never)
+    if (!best || v.metric > best.eval.metric || (v.metric === best.eval.metric && (v.tieBreak ?? NaN) > (best.eval.tieBreak ?? NaN))) {
       const values = await Promise.all(trainable.map(async (t: Tensor) => (t.dtype === 'f64' ? Float64Array.from(await t.data()) : Float32Array.from(await t.data()))));
       best = { step: done, eval: v, values };
       sinceBest = 0;

@@ -14,9 +14,11 @@ import { meanSe } from './stats.js';
 import { loadFor, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import { ensembleAblation, runSpec } from './compare-ensemble.js';
 import { multitaskAblation, resolvePretrainTasks } from './compare-multitask.js';
+import { POSITION_TASK, positionAblation, positionShapes } from './compare-position.js';
+import { baseOf } from '../peft/base.js';
 import type { AblationKind, AblationResult, BiasDeltaRow, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 
-export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement', 'ensemble', 'data-size', 'multitask'];
+export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-subset', 'prefix-placement', 'ensemble', 'data-size', 'multitask', 'position'];
 
 /** --ablation ensemble's prompts per ensemble, and --ablation data-size's training subset sizes, unless given. */
 export const ENSEMBLE_K = 3;
@@ -125,11 +127,17 @@ async function runMethod(spec: RunSpec, o: CompareOptions, run: Run): Promise<{ 
   const val = meanSe(runs.map((r) => r.run.validation));
   const test = meanSe(runs.map((r) => r.run.test));
   const extra: Record<string, number> = {};
-  for (const k of Object.keys(first.validation.extra)) extra[`validation ${k}`] = meanSe(runs.map((r) => r.validation.extra[k]!)).mean;
-  for (const k of Object.keys(first.test.extra)) extra[`test ${k}`] = meanSe(runs.map((r) => r.test.extra[k]!)).mean;
+  const extraSe: Record<string, number> = {};
+  for (const split of ['validation', 'test'] as const) {
+    for (const k of Object.keys(first[split].extra)) {
+      const s = meanSe(runs.map((r) => r[split].extra[k]!));
+      extra[`${split} ${k}`] = s.mean;
+      extraSe[`${split} ${k}`] = s.se;
+    }
+  }
   const result: MethodResult = {
     method: spec.method, label: spec.label, trainable: first.trainable, percent: first.percent,
-    validation: val.mean, validationSe: val.se, test: test.mean, testSe: test.se, extra, lr,
+    validation: val.mean, validationSe: val.se, test: test.mean, testSe: test.se, extra, extraSe, lr,
     trainSeconds: meanSe(runs.map((r) => r.run.trainSeconds)).mean, peakMB: Math.max(...runs.map((r) => r.peakMB)),
     losses: first.losses, stepsKept: meanSe(runs.map((r) => r.run.stepsKept)).mean, runs: runs.map((r) => r.run), grid,
   };
@@ -143,8 +151,12 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const { model: first, tokenizer } = await loadFor(probeTask, o, o.seeds[0]!);
   const baseParams = first.params.count();
   const modelName = o.model ?? (probeTask.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
-  first.dispose();
   const settings: MethodSettings = { virtualTokens: o.virtualTokens, hidden: o.hidden, encoder: o.encoder, biasTypes: o.biasTypes };
+  const position = o.ablations.includes('position');
+  if (position && o.task !== POSITION_TASK) throw new Error(`--ablation position is an ablation of --task ${POSITION_TASK} (GPT-2 generation), not of --task ${o.task}`);
+  // the position ablation's variants differ only in where their virtual tokens sit (checked on the model, before any run)
+  const shapes = position ? await positionShapes(baseOf(first), settings) : [];
+  first.dispose();
   // the ablations' inputs are checked before any run starts
   const probe = makeTask(o.task, tokenizer, { ...o, seed: o.seeds[0]! });
   const ensembleK = o.ensembleK ?? ENSEMBLE_K;
@@ -206,6 +218,9 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
       const scratch = methods.find((m) => m.method === 'ptuning-v2');
       return multitaskAblation({ target: o.task, tasks: pretrainTasks, pretrainSteps, settings, scratch,
         variant: (label, method, s, spec) => variant(label, method, s, spec) });
+    } else if (kind === 'position') {
+      // Prefix-Tuning §7.2: [PREFIX; x; y] vs [x; INFIX; y] vs embedding-only, same virtual tokens and MLP (./compare-position.ts)
+      return positionAblation(methods, shapes, (label, method) => variant(label, method, settings));
     } else if (kind === 'prefix-placement') {
       throw new Error('--ablation prefix-placement is an ablation of --task subject-seq2seq (BART)');
     } else {

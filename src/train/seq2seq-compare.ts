@@ -26,6 +26,7 @@ import type { CompareOptions } from './compare.js';
 import { runCompare } from './compare.js';
 import { loadBart } from './model-dir.js';
 import { earlyStopping, memoryBytes } from './compare-run.js';
+import { POSITION_TASK } from './compare-position.js';
 import { meanSe } from './stats.js';
 import { SEQ2SEQ_TASK, SEQ2SEQ_TASK_INFO, type Seq2seqBatch, type Seq2seqEvaluation, type Seq2seqTaskName, buildSeq2seqTask } from './seq2seq-task.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from './tasks.js';
@@ -55,6 +56,9 @@ export type AnyCompareOptions = Omit<CompareOptions, 'task'> & { task: CompareTa
 export async function runAnyCompare(o: AnyCompareOptions): Promise<CompareResult> {
   if (!isSeq2seqTask(o.task) && o.ablations.includes('prefix-placement')) {
     throw new Error(`--ablation prefix-placement is an ablation of --task ${SEQ2SEQ_TASK} (BART), not of --task ${o.task}`);
+  }
+  if (o.task !== POSITION_TASK && o.ablations.includes('position')) {
+    throw new Error(`--ablation position is an ablation of --task ${POSITION_TASK} (GPT-2 generation), not of --task ${o.task}`);
   }
   return isSeq2seqTask(o.task) ? runSeq2seqCompare({ ...o, task: o.task }) : runCompare({ ...o, task: o.task });
 }

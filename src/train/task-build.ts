@@ -11,7 +11,7 @@ import { chunks, collateCausalLm, collateClassification, collateTokenClassificat
   shuffled, type Batch, IGNORE_INDEX, TOKEN_LABELS, SUBJECT_SEPARATOR, type SpamExample, type SubjectExample,
   type TokensExample } from '../data/datasets.js';
 import type { Split } from '../data/text.js';
-import { accuracy, macroF1, meanRougeL, tokenF1 } from '../data/metrics.js';
+import { accuracy, macroF1, tokenF1 } from '../data/metrics.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Gpt2 } from '../models/gpt2.js';
 import { generateWith, type PeftModel } from '../peft/peft-model.js';
@@ -22,6 +22,7 @@ import { infixPrompts, infixSlots } from '../peft/infix-tuning.js';
 /** A batch and, with a template, where its virtual tokens go. */
 type LaidOut = Batch & { layout?: VirtualLayout };
 import { batchTensors } from './trainer.js';
+import { meanRouge } from './rouge.js';
 
 export type TaskName = 'spam' | 'tokens' | 'subject';
 export const TASK_NAMES: TaskName[] = ['spam', 'tokens', 'subject'];
@@ -49,7 +50,15 @@ export interface TaskOptions {
   infix?: number;
 }
 
-export interface Evaluation { metric: number; extra: Record<string, number> }
+export interface Evaluation {
+  metric: number;
+  extra: Record<string, number>;
+  /**
+   * Early stopping's second key (higher is better), for checks whose metric ties the best so far: the subject task's
+   * −(target loss), so that while greedy ROUGE-L sits at 0 the checkpoint kept is the one that fits the references best.
+   */
+  tieBreak?: number;
+}
 
 /**
  * A classification task scored from class probabilities, so several models' predictions can be averaged before the
@@ -293,7 +302,10 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
             const out = await generateWith(peft as PeftModel<Gpt2>, prompts, { maxNewTokens: 12, stopTokens: [eos], layout });
             predictions.push(...out.tokens.map((t) => tok.decode(t.filter((id) => id !== eos)).split('\n')[0].trim()));
           }
-          return { metric: meanRougeL(predictions, rows.slice(0, 100).map((e) => e.subject)), extra: { targetLoss: total / Math.max(1, count) } };
+          // ROUGE-1/2 beside ROUGE-L (the metric) for the same predictions: rouge-score's F-measures (./rouge.ts)
+          const r = meanRouge(predictions, rows.slice(0, 100).map((e) => e.subject));
+          const targetLoss = total / Math.max(1, count);
+          return { metric: r.rougeL, extra: { targetLoss, rouge1: r.rouge1, rouge2: r.rouge2 }, tieBreak: -targetLoss };
         },
       };
     }
