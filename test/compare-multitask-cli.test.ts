@@ -73,7 +73,7 @@ describe('webpeft compare --ablation multitask', () => {
 
   it('compare --help names the ablation and its settings', async () => {
     const help = await runCli('compare', '--help');
-    expect(help.out).toContain('|data-size|multitask]');
+    expect(help.out).toContain('|data-size|multitask|');
     expect(help.out).toContain('[--tasks t1,t2] [--pretrain-steps N]');
     expect(help.out).toMatch(/multitask +\(BERT tasks\) P-tuning v2 multi-task prompt pretraining: one deep prompt shared by --tasks \(default\n +spam,tokens\)/);
   });
