@@ -16,6 +16,9 @@ import { resumeConflicts, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION, type Tr
 import { intFlag, optionalInt, optionalReal } from './flags.js';
 import { withAnomalyDetection } from '../autograd/anomaly.js';
 import { COMPARE_DEFAULTS } from './compare.js';
+
+/** `webpeft train` without --steps: one run of 300 steps (compare's longer budget is for its early stopping). */
+const TRAIN_DEFAULT_STEPS = 300;
 import { Progress } from './table.js';
 
 const TASK_TYPE: Record<TaskName, string> = { spam: 'SEQ_CLS', tokens: 'TOKEN_CLS', subject: 'CAUSAL_LM' };
@@ -88,7 +91,7 @@ function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) 
     encoder: (asked.encoder ?? 'lstm') as 'lstm' | 'mlp', seed, ...(asked.template ? { template: asked.template } : {}) };
   // a template's virtual slots set the prompt length unless --virtual-tokens says it (then they must agree)
   if (asked.template) settings.virtualTokens ??= virtualCount(parseTemplate(asked.template));
-  const totalSteps = asked.steps ?? COMPARE_DEFAULTS.steps;
+  const totalSteps = asked.steps ?? TRAIN_DEFAULT_STEPS;
   const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? defaultLr(methodName),
     weightDecay: 0.01, clip: 1, beta2: 0.999 };
   const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed,
