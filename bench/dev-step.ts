@@ -23,7 +23,7 @@ export interface Job { name: string; run: () => Promise<void> }
 
 /** One job per method (and 'eval': the B64 forward pass), warmed up by the caller. */
 export async function makeJobs(methods: string[], printLosses = false): Promise<Job[]> {
-  setCpuThreads(1);
+  setCpuThreads(Number(process.env.DEV_STEP_THREADS ?? 1)); // DEV_STEP_THREADS=2: the pool too (wall time then matters more than CPU time)
   const jobs: Job[] = [];
   for (const m of methods) {
     const method = (m === 'eval' ? 'full' : m) as MethodName;

@@ -61,3 +61,38 @@ describe('fused ops equal the chains they replace', () => {
     }
   });
 });
+
+describe('attention_probs on the CPU worker pool', () => {
+  it('1, 2 and 3 threads give bit-identical probabilities, softmax and gradients (f32 and f64, masks, causal, dropout)', async () => {
+    const { setCpuThreads } = await import('../src/kernels/cpu/index.js');
+    const { shutdownCpuPool, cpuPoolInfo } = await import('../src/kernels/cpu/pool.js');
+    try {
+      for (const dtype of ['f32', 'f64'] as const) {
+        for (const [causal, p] of [[false, 0], [true, 0.2], [false, 0.3]] as const) {
+          const B = 3, H = 2, T = 7, S = causal ? 9 : 7;
+          const rng = new Rng(11);
+          const s = Float64Array.from({ length: B * H * T * S }, () => rng.uniform(-3, 3));
+          const mask = Float64Array.from({ length: B * S }, (_, k) => (k % 5 === 4 ? 0 : 1));
+          const results = [];
+          for (const threads of [1, 2, 3]) {
+            setCpuThreads(threads, { minWork: 1 });
+            const before = cpuPoolInfo().workerJobs;
+            const x = tensor(s, [B, H, T, S], { backend: cpu, dtype });
+            x.requiresGrad = true;
+            const km = tensor(mask, [B, S], { backend: cpu, dtype });
+            const y = attentionProbs(x, km, { scale: 0.4, causal, p, seed: 5 });
+            const w = tensor(Float64Array.from({ length: y.size }, (_, k) => Math.sin(k)), y.shape, { backend: cpu, dtype });
+            backward(sum(mul(y, w)));
+            results.push({ y: Array.from(await y.data()), g: Array.from(await x.grad!.data()) });
+            if (threads > 1) expect(cpuPoolInfo().workerJobs).toBeGreaterThan(before);
+          }
+          expect(results[1]).toEqual(results[0]);
+          expect(results[2]).toEqual(results[0]);
+        }
+      }
+    } finally {
+      setCpuThreads(1);
+      shutdownCpuPool();
+    }
+  });
+});

@@ -4,26 +4,47 @@
  */
 import type { AttentionProbsParams } from '../../autograd/backend.js';
 import type { FloatDType } from '../../autograd/dtype.js';
-import { uniformAt } from '../rng.js';
-import { type FloatArray, floatArray } from './storage.js';
-
-/**
- * The first key query i of batch row b may not see because of causality (S when none): with `causal`, key j is
- * hidden iff j > S − T + i. A key is also hidden where keyMask[b, j] = 0.
- */
-function causalLimit(p: AttentionProbsParams, i: number): number {
-  return p.causal ? Math.max(0, Math.min(p.S, p.S - p.T + i + 1)) : p.S;
-}
+import { runThreaded, threadsFor } from './pool.js';
+import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
 
 export function attentionProbs(scores: FloatArray, keyMask: FloatArray, p: AttentionProbsParams, dtype: FloatDType):
   { probs: FloatArray; softmax?: FloatArray } {
-  const { B, H, T, S, scale, fill } = p;
-  const y = floatArray(dtype, B * H * T * S);
+  const { B, H, T, S } = p;
+  const rows = B * H * T;
+  const threads = threadsFor(16 * rows * S);
+  const alloc = (n: number) => (threads > 1 ? sharedFloatArray(dtype, n) : floatArray(dtype, n));
+  const y = alloc(rows * S);
+  const probs = p.p === 0 ? null : alloc(rows * S);
+  runThreaded('attentionProbsRows', [scores, keyMask, y, probs, H, T, S, p.scale, p.fill, p.causal, dtype === 'f32', p.p, p.seed],
+    rows, threads, { writes: probs ? [2, 3] : [2] });
+  return probs ? { probs, softmax: y } : { probs: y };
+}
+
+/**
+ * Rows [r0, r1) (rows are (b, h, i) of (B, H, T, S)) of the forward: y = softmax of the masked, scaled scores and,
+ * when probs is given, probs = dropout(y) with the mask `dropout` draws for the whole tensor (uniformAt(seed, r·S + j),
+ * rng.ts, written out here). Key j is hidden from query i where keyMask[b, j] = 0 or, with `causal`, j > S − T + i.
+ * SELF-CONTAINED: a pool worker runs its source text (see pool.ts).
+ */
+export function attentionProbsRows(scores: FloatArray, keyMask: FloatArray, y: FloatArray, probs: FloatArray | null,
+  H: number, T: number, S: number, scale: number, fill: number, causal: boolean, f32: boolean, drop: number, seed: number,
+  r0: number, r1: number): void {
   const v = new Float64Array(S);
-  const f32 = dtype === 'f32';
-  for (let r = 0; r < B * H * T; r++) {
+  const keep = 1 / (1 - drop);
+  const hash = (x: number): number => {
+    x >>>= 0;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x7feb352d) >>> 0;
+    x ^= x >>> 15;
+    x = Math.imul(x, 0x846ca68b) >>> 0;
+    x ^= x >>> 16;
+    return x >>> 0;
+  };
+  const s0 = seed >>> 0;
+  for (let r = r0; r < r1; r++) {
     const mask = Math.floor(r / (H * T)) * S; // keyMask row b
-    const limit = causalLimit(p, r % T);
+    const i = r % T;
+    const limit = causal ? Math.max(0, Math.min(S, S - T + i + 1)) : S;
     const o = r * S;
     let m = -Infinity;
     for (let j = 0; j < S; j++) {
@@ -36,37 +57,55 @@ export function attentionProbs(scores: FloatArray, keyMask: FloatArray, p: Atten
     for (let j = 0; j < S; j++) { const e = Math.exp(v[j] - m); y[o + j] = e; sum += e; }
     const inv = 1 / sum;
     for (let j = 0; j < S; j++) y[o + j] *= inv;
+    if (probs !== null) {
+      for (let j = 0; j < S; j++) probs[o + j] = (hash(s0 ^ hash(o + j)) >>> 8) / 16777216 >= drop ? y[o + j] * keep : 0;
+    }
   }
-  if (p.p === 0) return { probs: y };
-  const probs = floatArray(dtype, y.length);
-  const keep = 1 / (1 - p.p);
-  const drop = p.p, seed = p.seed;
-  for (let k = 0; k < y.length; k++) probs[k] = uniformAt(seed, k) >= drop ? y[k] * keep : 0;
-  return { probs, softmax: y };
 }
 
 export function attentionProbsBackward(y: FloatArray, g: FloatArray, keyMask: FloatArray, p: AttentionProbsParams,
   dtype: FloatDType): FloatArray {
-  const { B, H, T, S, scale } = p;
-  const ds = floatArray(dtype, B * H * T * S);
-  const keep = p.p === 0 ? 1 : 1 / (1 - p.p);
-  const drop = p.p, seed = p.seed;
+  const { B, H, T, S } = p;
+  const rows = B * H * T;
+  const threads = threadsFor(16 * rows * S);
+  const ds = threads > 1 ? sharedFloatArray(dtype, rows * S) : floatArray(dtype, rows * S);
+  runThreaded('attentionProbsBackwardRows', [y, g, keyMask, ds, H, T, S, p.scale, p.causal, p.p, p.seed], rows, threads, { writes: [3] });
+  return ds;
+}
+
+/**
+ * Rows [r0, r1) of the backward: ds = scale·y⊙(gd − Σ gd⊙y), gd = dropout(g) with the forward's mask, 0 at hidden keys.
+ * SELF-CONTAINED: a pool worker runs its source text (see pool.ts).
+ */
+export function attentionProbsBackwardRows(y: FloatArray, g: FloatArray, keyMask: FloatArray, ds: FloatArray,
+  H: number, T: number, S: number, scale: number, causal: boolean, drop: number, seed: number, r0: number, r1: number): void {
+  const keep = drop === 0 ? 1 : 1 / (1 - drop);
   const gd = new Float64Array(S);
-  for (let r = 0; r < B * H * T; r++) {
+  const hash = (x: number): number => {
+    x >>>= 0;
+    x ^= x >>> 16;
+    x = Math.imul(x, 0x7feb352d) >>> 0;
+    x ^= x >>> 15;
+    x = Math.imul(x, 0x846ca68b) >>> 0;
+    x ^= x >>> 16;
+    return x >>> 0;
+  };
+  const s0 = seed >>> 0;
+  for (let r = r0; r < r1; r++) {
     const mask = Math.floor(r / (H * T)) * S;
-    const limit = causalLimit(p, r % T);
+    const i = r % T;
+    const limit = causal ? Math.max(0, Math.min(S, S - T + i + 1)) : S;
     const o = r * S;
     let dot = 0;
     if (drop === 0) {
       for (let j = 0; j < S; j++) { const x = g[o + j]; gd[j] = x; dot += x * y[o + j]; }
     } else {
       for (let j = 0; j < S; j++) {
-        const x = uniformAt(seed, o + j) >= drop ? g[o + j] * keep : 0;
+        const x = (hash(s0 ^ hash(o + j)) >>> 8) / 16777216 >= drop ? g[o + j] * keep : 0;
         gd[j] = x;
         dot += x * y[o + j];
       }
     }
     for (let j = 0; j < S; j++) ds[o + j] = keyMask[mask + j] === 0 || j >= limit ? 0 : scale * y[o + j] * (gd[j] - dot);
   }
-  return ds;
 }

@@ -3,13 +3,14 @@
  * arguments are the range [g0, g1) of output rows (or elements) it computes; its text becomes the workers' source
  * (pool.ts). The CPU backend (index.ts) registers the table with the pool; the pool itself imports no kernel file.
  */
+import { attentionProbsBackwardRows, attentionProbsRows } from './attention-probs.js';
 import { gemmRows } from './gemm.js';
 import { layernormDxRows, layernormRows } from './layernorm.js';
 import { adamwRange } from './optim.js';
 import { softmaxRows } from './softmax.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 
-const table = () => ({ gemmRows, gemmRowsF32x4, softmaxRows, layernormRows, layernormDxRows, adamwRange });
+const table = () => ({ gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, adamwRange });
 
 export type ThreadedKernel = keyof ReturnType<typeof table>;
 
