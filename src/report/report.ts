@@ -187,6 +187,7 @@ function bitfitSection(deltas: readonly BiasDeltaRow[]): string {
 const ABLATION_HEADINGS: Record<AblationResult['kind'], string> = {
   'prompt-length': 'Ablation: prompt length', reparam: 'Ablation: reparameterisation', 'bitfit-subset': 'Ablation: BitFit bias subset',
   'prefix-placement': 'Ablation: prefix placement (BART)', ensemble: 'Ablation: prompt ensembling', 'data-size': 'Ablation: training-set size',
+  'gpt-vs-bert': 'Ablation: P-tuned GPT vs BERT (\u201cGPT understands, too\u201d)',
 };
 
 function ablationSection(a: AblationResult, i: number, colorOf: (method: string, k: number) => string, metric: string): string {
@@ -215,6 +216,21 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
       bars: a.rows.map((row, k) => ({ label: row.label, color: legend[k]!.color, value: row.validation, error: row.validationSe })) });
     cap = `Validation ${metric} of each variant (mean ± standard error over the seeds, the whisker). A “best of” row is chosen on validation; `
       + `its cost columns are the training it took (all ${a.k ?? 'K'} prompts), though it keeps one.`;
+  } else if (a.kind === 'gpt-vs-bert') {
+    // one colour per model and readout: the claim's pair (the two LM-head readouts) side by side with their floors
+    const kinds = [...new Set(a.rows.map((row) => `${row.model ?? '?'}, ${row.readout === 'classifier' ? '[CLS] classifier' : row.readout === 'mlm-head' ? 'MLM head' : 'LM head'}`))];
+    const legend: LegendItem[] = kinds.map((name, k) => ({ name, color: OKABE_ITO[k % OKABE_ITO.length] }));
+    const colorOfRow = (row: AblationResult['rows'][number]) => legend[kinds.indexOf(`${row.model ?? '?'}, ${row.readout === 'classifier' ? '[CLS] classifier' : row.readout === 'mlm-head' ? 'MLM head' : 'LM head'}`)]!.color;
+    svg = barChart({ id, title: a.title, xTitle: 'model, prompt and readout', yTitle: `validation ${metric}`, legend,
+      bars: a.rows.map((row) => ({ label: row.label, color: colorOfRow(row), value: row.validation, error: row.validationSe })) });
+    const v = a.verbalizer;
+    const words = v ? v.classes.map((c, k) => `${c} = ${JSON.stringify(v.words[k])}`).join(', ') : '';
+    const ids = v ? Object.entries(v.ids).map(([m, t]) => `${m} ${t.join('/')}`).join(', ') : '';
+    cap = `Validation ${metric} (mean ± standard error over the seeds, the whisker). The LM-head rows read the class through a verbalizer (${words}; token ids ${ids}): `
+      + `the logit of each class word at the slot of ${v ? `“${v.templates.ptuning}” (P-tuning) or “${v.templates.manual}” (manual prompt, no training)` : 'the template'} — `
+      + 'BERT\u2019s [MASK] position, GPT-2\u2019s position before it (its next-token prediction). Only the prompt encoder trains; body and LM head stay frozen. '
+      + 'The [CLS]-classifier rows are compare\u2019s own (a new head trains), for reference.'
+      + (a.majority ? ` Always answering the training split\u2019s majority class (${a.majority.label}) scores ${a.majority.validation.toFixed(3)} on validation, ${a.majority.test.toFixed(3)} on test.` : '');
   } else {
     const methods = [...new Set(a.rows.map((row) => row.method))];
     const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
@@ -225,11 +241,15 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
   const heading = ABLATION_HEADINGS[a.kind];
   // the cost columns, where the ablation measured them (prompt ensembling)
   const cost = a.rows.some((row) => row.trainSeconds !== undefined || row.peakMB !== undefined);
+  // the learning rate and steps kept, where the ablation recorded them per row (gpt-vs-bert)
+  const rates = a.rows.some((row) => row.lr !== undefined);
   const table = '<table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
     + `<th scope="col" class="n">validation ${esc(metric)}</th><th scope="col" class="n">test ${esc(metric)}</th>`
+    + (rates ? '<th scope="col" class="n">lr</th><th scope="col" class="n">steps kept</th>' : '')
     + (cost ? '<th scope="col" class="n">train time (s)</th><th scope="col" class="n">peak memory (MB)</th>' : '') + '</tr></thead><tbody>'
     + a.rows.map((row) => `<tr><th scope="row">${esc(row.label)}</th><td>${row.trainable === undefined ? '–' : count(row.trainable)}</td>`
       + `<td>${esc(pm(row.validation, row.validationSe))}</td><td>${row.test === undefined ? '–' : esc(pm(row.test, row.testSe))}</td>`
+      + (rates ? `<td>${row.lr === undefined ? '–' : esc(String(row.lr))}</td><td>${row.stepsKept === undefined ? '–' : num(row.stepsKept, 0)}</td>` : '')
       + (cost ? `<td>${row.trainSeconds === undefined ? '–' : num(row.trainSeconds, 1)}</td><td>${row.peakMB === undefined ? '–' : num(row.peakMB, 1)}</td>` : '') + '</tr>').join('')
     + '</tbody></table>';
   return `<section><h2>${heading}</h2><figure>${svg}<figcaption>${esc(cap)}</figcaption></figure>${table}</section>`;
@@ -254,6 +274,12 @@ function reading(r: CompareResult): string {
       ps.push(`<strong>Prompt-ensembling ablation.</strong> ${esc(String(a.k ?? 'K'))} prompts for one task trained together in one batch (each example repeated once per prompt), `
         + 'their class probabilities averaged (Lester et al.\u2019s prompt ensembling), against the best single one of them, against as many separate prompt-tuning runs averaged '
         + 'at prediction time, and against the best of those. The paper reports the ensemble above the best single prompt; here the prompts also share the trained classifier head.');
+      continue;
+    }
+    if (a.kind === 'gpt-vs-bert') {
+      ps.push('<strong>GPT vs BERT ablation.</strong> P-Tuning\u2019s claim (Liu et al., \u201cGPT Understands, Too\u201d): with a trained continuous prompt and the pretrained LM head read by a verbalizer, '
+        + 'a GPT matches a BERT of its size on natural-language understanding. Compare the two \u201cP-tuning + LM/MLM head\u201d bars: a gap within their standard errors is a tie (the claim holds here); '
+        + 'the manual-prompt bars show what the frozen models read with no training, the [CLS] bars what compare\u2019s usual new-classifier setup reaches on bert-tiny.');
       continue;
     }
     if (a.kind === 'data-size') {

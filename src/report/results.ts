@@ -72,6 +72,8 @@ export interface CompareSettings {
   ensembleK?: number;
   /** --ablation data-size: training subset sizes as asked (--data-sizes; 'all' = the whole split) */
   dataSizes?: (number | 'all')[];
+  /** --ablation gpt-vs-bert: each trained row's learning rate by label (so --rerun repeats a --grid choice) */
+  rowLr?: Record<string, number>;
   quick: boolean;
 }
 
@@ -81,9 +83,10 @@ export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; no
 /**
  * 'prefix-placement' runs on --task subject-seq2seq only (src/train/seq2seq-compare.ts); 'ensemble' (prompt
  * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
- * vs full fine-tuning on nested training subsets) on the other tasks.
+ * vs full fine-tuning on nested training subsets) on the other tasks; 'gpt-vs-bert' (P-tuned gpt2-tiny vs bert-tiny read
+ * through their LM heads by a verbalizer) on spam.
  */
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size';
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'gpt-vs-bert';
 
 /** One variant of an ablation, mean ± standard error over the seeds. */
 export interface AblationRow {
@@ -99,6 +102,11 @@ export interface AblationRow {
   /** 'ensemble': what training the row took — seconds (mean over seeds; K separate runs summed) and peak MB */
   trainSeconds?: number;
   peakMB?: number;
+  /** 'gpt-vs-bert': the row's learning rate (absent where nothing trains), mean steps kept, model and how the class is read */
+  lr?: number;
+  stepsKept?: number;
+  model?: string;
+  readout?: 'lm-head' | 'mlm-head' | 'classifier';
 }
 
 export interface AblationResult {
@@ -109,6 +117,10 @@ export interface AblationResult {
   k?: number;
   /** 'data-size': the training split's full size (the largest x when 'all' was asked) */
   trainSize?: number;
+  /** 'gpt-vs-bert': the class words and their token id in each model's vocabulary, and the two templates */
+  verbalizer?: { classes: string[]; words: string[]; ids: Record<string, number[]>; templates: { ptuning: string; manual: string } };
+  /** 'gpt-vs-bert': the training split's majority class, and its share of the validation and test mails scored */
+  majority?: { label: string; validation: number; test: number };
 }
 
 export interface CompareResult {
