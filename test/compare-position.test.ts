@@ -163,7 +163,7 @@ describe('webpeft compare --ablation position', () => {
 
   it('compare --help names the ablation, its task and what it reports', async () => {
     const help = await runCli('compare', '--help');
-    expect(help.out).toContain('|multitask|position]');
+    expect(help.out).toContain('|multitask|position|');
     expect(help.out).toMatch(/position +\(--task subject, GPT-2 only\) Prefix-Tuning §7\.2: prefix \[PREFIX; x; y\] vs infix \[x; INFIX; y\]/);
     expect(help.out).toMatch(/ROUGE-L\/1\/2 and the teacher-forced loss/);
   });

@@ -31,6 +31,16 @@ describe('merge-results', () => {
     const c = result(['bitfit'], { ablations: ['ensemble'], ensembleK: 3 });
     expect(() => mergeResults([{ path: 'b', result: b }, { path: 'c', result: c }])).toThrow('c: settings.ensembleK is 3, b has 2');
   });
+  it('keeps the gpt-vs-bert rows and their per-row learning rates from the file that ran it; refuses two that disagree', () => {
+    const rowLr = { 'gpt2-tiny, P-tuning + LM head': 0.03, 'bert-tiny, P-tuning + MLM head': 0.01 };
+    const b = { ...result(['frozen'], { ablations: ['gpt-vs-bert'], rowLr }),
+      ablations: [{ kind: 'gpt-vs-bert', title: 't', rows: [{ label: 'gpt2-tiny, P-tuning + LM head', method: 'ptuning', x: 1, validation: 0.7, lr: 0.03 }] }] } as CompareResult;
+    const m = mergeResults([{ path: 'a', result: result(['full']) }, { path: 'b', result: b }]);
+    expect(m.settings).toMatchObject({ ablations: ['gpt-vs-bert'], rowLr });
+    expect(m.ablations.map((x) => [x.kind, x.rows.map((r) => [r.label, r.validation, r.lr])])).toEqual([['gpt-vs-bert', [['gpt2-tiny, P-tuning + LM head', 0.7, 0.03]]]]);
+    const c = result(['bitfit'], { ablations: ['gpt-vs-bert'], rowLr: { ...rowLr, 'bert-tiny, P-tuning + MLM head': 0.1 } });
+    expect(() => mergeResults([{ path: 'b', result: b }, { path: 'c', result: c }])).toThrow(/^c: settings\.rowLr is .*0\.1.*, b has /);
+  });
   it('refuses different protocols, a method twice, and unknown names, naming the file and field', () => {
     expect(() => mergeResults([{ path: 'a', result: result(['full']) }, { path: 'b/results.json', result: result(['bitfit'], { steps: 100 }) }]))
       .toThrow('b/results.json: settings.steps is 100, a has 300');

@@ -38,7 +38,7 @@ export function mergeResults(files: { path: string; result: CompareResult }[], o
   }
   const all = files.map((f) => f.result);
   // an ablation's own setting comes from the file that ran it; two files that ran it must agree on it
-  const ablationSetting = <K extends 'ensembleK' | 'dataSizes' | 'tasks' | 'pretrainSteps'>(k: K): CompareSettings[K] => {
+  const ablationSetting = <K extends 'ensembleK' | 'dataSizes' | 'tasks' | 'pretrainSteps' | 'rowLr'>(k: K): CompareSettings[K] => {
     const having = files.filter((f) => f.result.settings![k] !== undefined);
     for (const f of having.slice(1)) {
       const [a, b] = [f.result.settings![k], having[0]!.result.settings![k]];
@@ -58,7 +58,7 @@ export function mergeResults(files: { path: string; result: CompareResult }[], o
       // each row's rate, then those recorded for methods only an ablation ran
       lr: { ...Object.fromEntries(methods.map((m) => [m.method, m.lr ?? NaN])), ...Object.fromEntries(all.flatMap((r) => Object.entries(r.settings!.lr))
         .filter(([k]) => !names.includes(k))) },
-      ensembleK: ablationSetting('ensembleK'), dataSizes: ablationSetting('dataSizes'), tasks: ablationSetting('tasks'), pretrainSteps: ablationSetting('pretrainSteps'),
+      ensembleK: ablationSetting('ensembleK'), dataSizes: ablationSetting('dataSizes'), tasks: ablationSetting('tasks'), pretrainSteps: ablationSetting('pretrainSteps'), rowLr: ablationSetting('rowLr'),
     },
     merged: all.map((r, i) => ({ file: files[i]!.path, methods: r.methods.map((m) => m.method), totalSeconds: r.totalSeconds, date: r.date })),
   } as CompareResult;

@@ -52,7 +52,16 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
     position          (--task subject, GPT-2 only) Prefix-Tuning §7.2: prefix [PREFIX; x; y] vs infix [x; INFIX; y], the same
                       --virtual-tokens and the same MLP (--hidden), vs embedding-only (prompt tuning) vs frozen;
                       ROUGE-L/1/2 and the teacher-forced loss of the reference subjects, each ± standard error
-                      (on --task subject a check that ties the best ROUGE-L is a gain when its validation loss is lower)`;
+                      (on --task subject a check that ties the best ROUGE-L is a gain when its validation loss is lower)
+    gpt-vs-bert       (--task spam) P-tuning's "GPT understands, too": gpt2-tiny and bert-tiny each P-tuned (prompt encoder
+                      only; body and LM head frozen) and read the paper's way, through its own pretrained LM head by a
+                      verbalizer — class ham = " ham", spam = " spam" (one token in both vocabularies), the logit at
+                      the slot of "{p:P/2} {x} {p:P/2} This mail is [MASK]" (BERT: the [MASK]; GPT-2: the position
+                      before it, whose next-token prediction fills it), cross-entropy over the two words; each model's
+                      manual prompt "{x} This mail is [MASK]" untrained; and, for reference, the main table's
+                      ptuning and frozen rows where --methods has them (bert-tiny with a new classifier on the pooled
+                      [CLS]: compare's usual setup, not the paper's, so not the pair the claim is judged on).
+                      Same mails and mail tokens (max length − 2) for both models`;
 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
@@ -106,6 +115,12 @@ export function parseSeeds(text: string | undefined, dflt: number[]): number[] {
 /** The --lr rates given for methods other than the rows' (`except`). */
 const definedRates = (lr: Partial<Record<string, number>> | undefined, except: string[]): Record<string, number> =>
   Object.fromEntries(Object.entries(lr ?? {}).filter((e): e is [string, number] => e[1] !== undefined && !except.includes(e[0])));
+
+/** The learning rate of each gpt-vs-bert row that trained, by label; undefined when there are none. */
+function rowRates(r: CompareResult): Record<string, number> | undefined {
+  const rows = r.ablations.filter((a) => a.kind === 'gpt-vs-bert').flatMap((a) => a.rows).filter((row) => row.lr !== undefined);
+  return rows.length ? Object.fromEntries(rows.map((row) => [row.label, row.lr!])) : undefined;
+}
 
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -170,6 +185,8 @@ export function readRerun(path: string): CompareSettings {
       throw new Error(`--rerun ${path}: settings.tasks: ${(e as Error).message}`);
     }
   }
+  need('rowLr', (v) => v === undefined || (!!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'number' && x > 0 && x < 10)),
+    'an object of ablation row → learning rate or absent');
   return s as CompareSettings;
 }
 
@@ -208,7 +225,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick,
-      ensembleK: s.ensembleK, dataSizes: s.dataSizes, tasks: s.tasks, pretrainSteps: s.pretrainSteps };
+      ensembleK: s.ensembleK, dataSizes: s.dataSizes, tasks: s.tasks, pretrainSteps: s.pretrainSteps, rowLr: s.rowLr };
   } else {
     const task = (v.task ?? 'spam') as CompareTask;
     if (!COMPARE_TASKS.includes(task)) throw new Error(`unknown --task '${v.task}' (known: ${COMPARE_TASKS.join(', ')})`);
@@ -297,7 +314,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
     biasTypes: plan.biasTypes, lr: { ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), ...definedRates(plan.lr, result.methods.map((m) => m.method)) }, grid: plan.grid ?? false,
     evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, tasks: plan.tasks,
-    pretrainSteps: plan.pretrainSteps, quick: plan.quick,
+    pretrainSteps: plan.pretrainSteps, rowLr: rowRates(result), quick: plan.quick,
   };
   const pm = (m: number, se: number | undefined) => (Number.isFinite(se) ? `${m.toFixed(3)} ± ${se!.toFixed(3)}` : m.toFixed(3));
   // the report's rule: "best" past 2 SE, "tie" within them, "top" with one seed (no error to judge by)

@@ -15,6 +15,7 @@ export * from './prompt-encoder.js';
 export * from './hf-format.js';
 export * from './hf-files.js';
 export * from './template.js';
+export * from './verbalizer.js';
 export * from './peft-model.js';
 export { countParams, specsOf, type ParamReport } from './counts.js';
 export * from './get-peft-model.js';

@@ -38,6 +38,10 @@ export function parseTemplate(written: string): TemplatePart[] {
 
 export const virtualCount = (parts: TemplatePart[]): number => parts.reduce((n, p) => n + (p.kind === 'virtual' ? p.count : 0), 0);
 
+/** Tokens a template adds around the input: virtual slots, the [MASK] slot and the anchors' tokens. */
+export const templateLength = (parts: TemplatePart[], encode: (text: string) => number[]): number =>
+  parts.reduce((n, p) => n + (p.kind === 'virtual' ? p.count : p.kind === 'mask' ? 1 : p.kind === 'text' ? encode(p.text).length : 0), 0);
+
 export interface RenderOptions {
   encode: (text: string) => number[];
   /** Id used at virtual slots (its embedding is replaced; any valid id). */
@@ -63,7 +67,7 @@ export interface RenderedBatch {
 /** Renders the template around each input: ids, mask, virtual slots (k-th virtual token → k), [MASK] positions. */
 export function renderTemplate(parts: TemplatePart[], inputs: string[], o: RenderOptions): RenderedBatch {
   const rows = inputs.map((input) => {
-    const fixed = parts.reduce((n, p) => n + (p.kind === 'virtual' ? p.count : p.kind === 'mask' ? 1 : p.kind === 'text' ? o.encode(p.text).length : 0), 0);
+    const fixed = templateLength(parts, o.encode);
     const room = o.maxLength - fixed - (o.prefix?.length ?? 0) - (o.suffix?.length ?? 0);
     if (room < 1) throw new Error(`template leaves no room for the input in ${o.maxLength} tokens`);
     const ids: number[] = [...(o.prefix ?? [])];

@@ -189,6 +189,7 @@ const ABLATION_HEADINGS: Record<AblationResult['kind'], string> = {
   'prefix-placement': 'Ablation: prefix placement (BART)', ensemble: 'Ablation: prompt ensembling', 'data-size': 'Ablation: training-set size',
   multitask: 'Ablation: multi-task prompt pretraining (P-tuning v2)',
   position: 'Ablation: position of the virtual tokens (prefix vs infix)',
+  'gpt-vs-bert': 'Ablation: P-tuned GPT vs BERT (\u201cGPT understands, too\u201d)',
 };
 
 /** The position ablation: ROUGE-L bars and a target-loss dot plot (both with standard-error whiskers), and every metric per variant. */
@@ -260,6 +261,21 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
       + `The pretraining stage trains one prompt shared by ${a.tasks?.join(', ') ?? 'the tasks'} (a head per task, batches of one task at a time in a seeded order) `
       + `on their training splits for ${a.pretrainSteps ?? '?'} steps, with no validation; the target stage then starts from that prompt with a fresh head and keeps `
       + 'the protocol of the main rows (its learning rate, early stopping on the target\u2019s validation split only). Train time counts both stages.';
+  } else if (a.kind === 'gpt-vs-bert') {
+    // one colour per model and readout: the claim's pair (the two LM-head readouts) side by side with their floors
+    const kinds = [...new Set(a.rows.map((row) => `${row.model ?? '?'}, ${row.readout === 'classifier' ? '[CLS] classifier' : row.readout === 'mlm-head' ? 'MLM head' : 'LM head'}`))];
+    const legend: LegendItem[] = kinds.map((name, k) => ({ name, color: OKABE_ITO[k % OKABE_ITO.length] }));
+    const colorOfRow = (row: AblationResult['rows'][number]) => legend[kinds.indexOf(`${row.model ?? '?'}, ${row.readout === 'classifier' ? '[CLS] classifier' : row.readout === 'mlm-head' ? 'MLM head' : 'LM head'}`)]!.color;
+    svg = barChart({ id, title: a.title, xTitle: 'model, prompt and readout', yTitle: `validation ${metric}`, legend,
+      bars: a.rows.map((row) => ({ label: row.label, color: colorOfRow(row), value: row.validation, error: row.validationSe })) });
+    const v = a.verbalizer;
+    const words = v ? v.classes.map((c, k) => `${c} = ${JSON.stringify(v.words[k])}`).join(', ') : '';
+    const ids = v ? Object.entries(v.ids).map(([m, t]) => `${m} ${t.join('/')}`).join(', ') : '';
+    cap = `Validation ${metric} (mean ± standard error over the seeds, the whisker). The LM-head rows read the class through a verbalizer (${words}; token ids ${ids}): `
+      + `the logit of each class word at the slot of ${v ? `“${v.templates.ptuning}” (P-tuning) or “${v.templates.manual}” (manual prompt, no training)` : 'the template'} — `
+      + 'BERT\u2019s [MASK] position, GPT-2\u2019s position before it (its next-token prediction). Only the prompt encoder trains; body and LM head stay frozen. '
+      + 'The [CLS]-classifier rows are compare\u2019s own (a new head trains), for reference.'
+      + (a.majority ? ` Always answering the training split\u2019s majority class (${a.majority.label}) scores ${a.majority.validation.toFixed(3)} on validation, ${a.majority.test.toFixed(3)} on test.` : '');
   } else {
     const methods = [...new Set(a.rows.map((row) => row.method))];
     const legend: LegendItem[] = methods.map((m, k) => ({ name: m, color: colorOf(m, k) }));
@@ -270,7 +286,7 @@ function ablationSection(a: AblationResult, i: number, colorOf: (method: string,
   const heading = ABLATION_HEADINGS[a.kind];
   // the cost columns, where the ablation measured them (prompt ensembling)
   const cost = a.rows.some((row) => row.trainSeconds !== undefined || row.peakMB !== undefined);
-  // the learning rate and steps kept, where the ablation recorded them (multi-task pretraining)
+  // the learning rate and steps kept, where the ablation recorded them (multi-task pretraining, gpt-vs-bert)
   const protocol = a.rows.some((row) => row.lr !== undefined || row.stepsKept !== undefined);
   const table = '<table class="results compact"><thead><tr><th scope="col">variant</th><th scope="col" class="n">trainable</th>'
     + (protocol ? '<th scope="col" class="n">learning rate</th><th scope="col" class="n">steps kept</th>' : '')
@@ -318,6 +334,12 @@ function reading(r: CompareResult): string {
         + 'or as free input embeddings only (prompt tuning, the paper\u2019s embedding-only ablation), with the frozen model as the floor. '
         + 'The paper reports prefixing ahead of infixing, and both well ahead of embedding-only: a prefix can steer the activations of x itself, '
         + 'an infix only what follows it. A difference within its standard errors is a tie.');
+      continue;
+    }
+    if (a.kind === 'gpt-vs-bert') {
+      ps.push('<strong>GPT vs BERT ablation.</strong> P-Tuning\u2019s claim (Liu et al., \u201cGPT Understands, Too\u201d): with a trained continuous prompt and the pretrained LM head read by a verbalizer, '
+        + 'a GPT matches a BERT of its size on natural-language understanding. Compare the two \u201cP-tuning + LM/MLM head\u201d bars: a gap within their standard errors is a tie (the claim holds here); '
+        + 'the manual-prompt bars show what the frozen models read with no training, the [CLS] bars what compare\u2019s usual new-classifier setup reaches on bert-tiny.');
       continue;
     }
     if (a.kind === 'data-size') {

@@ -77,6 +77,8 @@ export interface CompareSettings {
   /** --ablation multitask: the tasks the shared prompt is pretrained on (--tasks) and the pretraining steps (--pretrain-steps) */
   tasks?: string[];
   pretrainSteps?: number;
+  /** --ablation gpt-vs-bert: each trained row's learning rate by label (so --rerun repeats a --grid choice) */
+  rowLr?: Record<string, number>;
   quick: boolean;
 }
 
@@ -88,9 +90,10 @@ export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; no
  * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
  * vs full fine-tuning on nested training subsets) on the other tasks; 'multitask' (P-tuning v2's multi-task prompt
  * pretraining, src/train/compare-multitask.ts) on the BERT tasks; 'position' (prefix vs infix vs embedding-only
- * virtual tokens, Prefix-Tuning §7.2) on --task subject (GPT-2) only.
+ * virtual tokens, Prefix-Tuning §7.2) on --task subject (GPT-2) only; 'gpt-vs-bert' (P-tuned gpt2-tiny vs bert-tiny read
+ * through their LM heads by a verbalizer) on spam.
  */
-export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'multitask' | 'position';
+export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'multitask' | 'position' | 'gpt-vs-bert';
 
 /** One variant of an ablation, mean ± standard error over the seeds. */
 export interface AblationRow {
@@ -109,12 +112,15 @@ export interface AblationRow {
    */
   trainSeconds?: number;
   peakMB?: number;
-  /** 'multitask': the row's learning rate and mean steps kept by early stopping (of the target stage) */
+  /** 'multitask', 'gpt-vs-bert': the row's learning rate (absent where nothing trains) and mean steps kept by early stopping */
   lr?: number;
   stepsKept?: number;
   /** 'position': the further metrics (ROUGE-1/2, target loss; 'validation …' / 'test …') as MethodResult.extra, and their SEs */
   extra?: Record<string, number>;
   extraSe?: Record<string, number>;
+  /** 'gpt-vs-bert': the row's model and how the class is read */
+  model?: string;
+  readout?: 'lm-head' | 'mlm-head' | 'classifier';
 }
 
 export interface AblationResult {
@@ -131,6 +137,10 @@ export interface AblationResult {
   /** 'position': the virtual tokens of every variant, and the prefix/infix MLP's hidden size (0: both trained directly) */
   virtualTokens?: number;
   mlpHidden?: number;
+  /** 'gpt-vs-bert': the class words and their token id in each model's vocabulary, and the two templates */
+  verbalizer?: { classes: string[]; words: string[]; ids: Record<string, number[]>; templates: { ptuning: string; manual: string } };
+  /** 'gpt-vs-bert': the training split's majority class, and its share of the validation and test mails scored */
+  majority?: { label: string; validation: number; test: number };
 }
 
 export interface CompareResult {

@@ -15,6 +15,7 @@ import { assignValues } from '../models/params.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { makeTask, type Evaluation, type TaskInfo, type TaskName, TASK_INFO } from './tasks.js';
 import { baseOf } from '../peft/base.js';
+import { parseTemplate, virtualCount } from '../peft/template.js';
 import { loadBert, loadGpt2 } from './model-dir.js';
 import { trainLoop, type StepLog } from './trainer.js';
 import { ensembleProbabilities } from './ensemble.js';
@@ -53,6 +54,12 @@ export interface RunSpec {
   /** Also return the kept checkpoint's class probabilities on validation and test (to average runs afterwards). */
   keepProbabilities?: boolean;
   /**
+   * Read the class from a pretrained LM head through a verbalizer instead of the task's classifier (the gpt-vs-bert
+   * ablation; TaskOptions.verbalizer): `model` loads with its LM head (GPT-2's, or BERT's masked-LM head), its own
+   * tokenizer, and the mail in `template`.
+   */
+  lm?: LmReadout;
+  /**
    * The multitask ablation: first train the method's own tensors (P-tuning v2's deep prompt) on these tasks' training
    * splits for `steps` steps, shared, with a head per task; then this run starts from them with a fresh head
    * (./compare-multitask.ts).
@@ -67,14 +74,27 @@ export interface RunStart {
   ready?: (peft: PeftModel) => unknown;
 }
 
+/** A run's model read through its LM head: which model, the template with its slot, one word per class. */
+export interface LmReadout { family: 'gpt2' | 'bert'; model: string; template: string; words: string[] }
+
 /** Host and device bytes held now (array buffers + the WebGPU pool). */
 export function memoryBytes(backend: Backend): number {
   const gpu = (backend as { rt?: { bytesAllocated?: number } }).rt?.bytesAllocated ?? 0;
   return process.memoryUsage().arrayBuffers + gpu;
 }
 
-export async function loadFor(task: TaskInfo, o: Pick<RunOptions, 'backend' | 'model'>, seed: number): Promise<{ model: Gpt2 | Bert; tokenizer: TextTokenizer }> {
+export async function loadFor(task: TaskInfo, o: Pick<RunOptions, 'backend' | 'model'>, seed: number, lm?: LmReadout): Promise<{ model: Gpt2 | Bert; tokenizer: TextTokenizer }> {
   const where = { backend: o.backend, seed };
+  if (lm?.family === 'gpt2') return loadGpt2(lm.model, where);
+  if (lm) {
+    const loaded = await loadBert(lm.model, { ...where, head: 'masked-lm' });
+    const fresh = loaded.model.loadReport?.initialized.filter((n) => n.startsWith('cls.predictions.')) ?? [];
+    if (fresh.length) {
+      loaded.model.dispose();
+      throw new Error(`${lm.model}: its checkpoint has no masked-LM head (${fresh.join(', ')} missing), so a verbalizer has nothing pretrained to read`);
+    }
+    return loaded;
+  }
   if (task.family === 'gpt2') return loadGpt2(o.model ?? 'gpt2-tiny', where);
   return loadBert(o.model ?? 'bert-tiny', { ...where, head: task.head as 'sequence-classification', numLabels: task.numLabels });
 }
@@ -138,7 +158,8 @@ export const classProbabilities = async (peft: PeftModel, batch: Batch): Promise
  * values, then score test once.
  */
 export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOptions, tokenizer: TextTokenizer, start: RunStart = {}): Promise<OneRun> {
-  const { model } = await loadFor(TASK_INFO[o.task], o, seed);
+  const loaded = await loadFor(TASK_INFO[o.task], o, seed, spec.lm);
+  const { model } = loaded;
   const method = await buildMethod(spec.method, baseOf(model), { ...spec.settings, seed: spec.methodSeed ?? seed });
   if (start.values) {
     const keys = [...method.params.keys()];
@@ -148,9 +169,19 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
     }
     for (const k of keys) method.params.assign(k, start.values.get(k)!);
   }
-  // infix tuning's slots are part of the task's input layout (the subject task puts them after the body)
-  const task = makeTask(o.task, tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed,
-    infix: method.hidden?.numVirtualTokens, trainSize: spec.trainSize });
+  const lm = spec.lm;
+  if (lm) {
+    const slots = virtualCount(parseTemplate(lm.template));
+    if (slots !== (method.input?.numVirtualTokens ?? 0) || method.kv || method.hidden) {
+      model.dispose();
+      throw new Error(`${spec.label}: the template "${lm.template}" has ${slots} virtual slots, '${spec.method}' ${method.input ? `has ${method.input.numVirtualTokens} input virtual tokens` : 'has no input prompt'}${method.kv || method.hidden ? ' and prompts inside the layers' : ''}`);
+    }
+  }
+  // infix tuning's slots are part of the task's input layout (the subject task puts them after the body); an LM
+  // readout reads its own model's tokenizer
+  const task = makeTask(o.task, lm ? loaded.tokenizer : tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed,
+    infix: method.hidden?.numVirtualTokens, trainSize: spec.trainSize,
+    verbalizer: lm ? { template: lm.template, words: lm.words, causal: lm.family === 'gpt2' } : undefined });
   const peft = new PeftModel(model, [method]);
   await start.ready?.(peft);
   const counts = peft.counts();

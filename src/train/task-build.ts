@@ -16,11 +16,13 @@ import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Gpt2 } from '../models/gpt2.js';
 import { generateWith, type PeftModel } from '../peft/peft-model.js';
 import type { VirtualLayout } from '../peft/hooks.js';
-import { parseTemplate, renderTemplate } from '../peft/template.js';
+import { parseTemplate, renderTemplate, templateLength } from '../peft/template.js';
+import { readPositions, verbalizerIds, verbalizerScores } from '../peft/verbalizer.js';
 import { infixPrompts, infixSlots } from '../peft/infix-tuning.js';
+import { crossEntropy } from '../autograd/functions.js';
 
-/** A batch and, with a template, where its virtual tokens go. */
-type LaidOut = Batch & { layout?: VirtualLayout };
+/** A batch and, with a template, where its virtual tokens go; with a verbalizer, where each row's class is read. */
+type LaidOut = Batch & { layout?: VirtualLayout; readAt?: Int32Array };
 import { batchTensors } from './trainer.js';
 import { meanRouge } from './rouge.js';
 
@@ -48,6 +50,15 @@ export interface TaskOptions {
   template?: string;
   /** Infix tuning's P slots (subject task): body; INFIX; separator; subject. */
   infix?: number;
+  /**
+   * Spam through the LM head instead of a classifier (../peft/verbalizer.ts): each mail put in `template` (its one
+   * [MASK] is the slot the class word fills; {p:N} virtual slots for an input prompt), class c scored by the logit of
+   * `words[c]` (one token each) at the slot (masked LM) or at the position before it (`causal`: a causal LM's
+   * next-token prediction), the loss the cross-entropy over those C scores. The mail keeps maxLength − 2 tokens
+   * whatever the model — what it keeps between [CLS] and [SEP] in the classifier rows — so two models with one
+   * vocabulary read the same tokens.
+   */
+  verbalizer?: { template: string; words: string[]; causal: boolean };
 }
 
 export interface Evaluation {
@@ -97,6 +108,8 @@ export interface Task extends TaskInfo {
   evaluate(peft: PeftModel, split: 'validation' | 'test'): Promise<Evaluation>;
   /** Sequence classification (spam) only. */
   probabilities?: ProbabilityScoring;
+  /** With a verbalizer: a batch's (B, C) class scores, the LM head's logits of the class words where the class is read. */
+  classScores?(peft: PeftModel, batch: Batch, pass?: { train: boolean; seed: number }): Tensor;
 }
 
 /**
@@ -191,12 +204,61 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
       const around = { prefix: cls === null ? [] : [cls], suffix: sep === null ? [] : [sep] };
       const parts = o.template ? parseTemplate(o.template) : null;
       const mask = tok.specialTokenId('mask');
+      function spamVerbalizerTask(v: NonNullable<TaskOptions['verbalizer']>): Task {
+        if (o.template) throw new Error('spam task: a template and a verbalizer template; give one');
+        const vParts = parseTemplate(v.template);
+        if (vParts.filter((p) => p.kind === 'mask').length !== 1) throw new Error(`verbalizer template "${v.template}": needs exactly one [MASK] (the slot the class word fills)`);
+        const words = verbalizerIds(tok, v.words);
+        if (words.length !== 2) throw new Error(`verbalizer: the spam task has 2 classes (ham, spam), got ${words.length} words`);
+        // a causal LM never sees the slot's own token from the position that predicts it: any id will do there
+        const slotId = mask ?? (v.causal ? tok.specialTokenId('eos') ?? pad : null);
+        if (slotId === null) throw new Error('verbalizer: the tokenizer has no [MASK] token (a masked LM reads the class there)');
+        const room = o.maxLength - 2;
+        if (room < 1) throw new Error(`verbalizer: max length ${o.maxLength} leaves no room for the mail`);
+        const maxLength = room + templateLength(vParts, encode) + around.prefix.length + around.suffix.length;
+        const collate = (rows: SpamExample[]): LaidOut => {
+          const r = renderTemplate(vParts, rows.map(spamText), { encode, placeholderId: pad, maskId: slotId, maxLength, padId: pad, ...around });
+          return { ids: r.ids, attentionMask: r.attentionMask, labels: Int32Array.from(rows.map(spamLabelId)), shape: r.shape, labelShape: [rows.length],
+            layout: r.layout, readAt: readPositions(r.maskPositions, v.causal) };
+        };
+        const scores = (peft: PeftModel, b: Batch, pass = { train: false, seed: 0 }): Tensor => {
+          const { backend, dtype } = peft.base.wordEmbeddings;
+          const t = batchTensors(b, backend, dtype as 'f32' | 'f64');
+          const out = peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (b as LaidOut).layout, ...pass }) as { logits: Tensor };
+          return verbalizerScores(out.logits, (b as LaidOut).readAt!, words);
+        };
+        const train = trainSet(loadSpam('train'));
+        const next = epochs(train, o.batchSize, o.seed);
+        const batches = (split: 'validation' | 'test') => evalBatches(split, () => [...chunks(limit(loadSpam(split)), 64)].map(collate));
+        return {
+          ...TASK_INFO.spam, trainSize: train.length,
+          evalSizes: { validation: limit(loadSpam('validation')).length, test: limit(loadSpam('test')).length },
+          batch: (step) => collate(next(step)),
+          loss: (peft, b, step) => {
+            const t = batchTensors(b, peft.base.wordEmbeddings.backend, peft.base.wordEmbeddings.dtype as 'f32');
+            return crossEntropy(scores(peft, b, { train: true, seed: step }), t.labels);
+          },
+          classScores: scores,
+          async evaluate(peft, split) {
+            const pred: number[] = [];
+            const gold: number[] = [];
+            for (const b of batches(split)) {
+              const s = noGrad(() => tidy(() => scores(peft, b)));
+              pred.push(...argmaxRows((await s.data()) as Float32Array, 2));
+              s.dispose();
+              gold.push(...b.labels);
+            }
+            return { metric: accuracy(pred, gold), extra: { macroF1: macroF1(pred, gold, 2) } };
+          },
+        };
+      }
       const collate = (rows: ReturnType<typeof loadSpam>): LaidOut => {
         if (!parts) return collateClassification(rows.map(spamText), rows.map(spamLabelId), { encode, maxLength: o.maxLength, padId: pad, ...around });
         // the template's virtual slots, anchors and [MASK] around each mail; the head still reads [CLS]
         const r = renderTemplate(parts, rows.map(spamText), { encode, placeholderId: pad, maskId: mask ?? undefined, maxLength: o.maxLength, padId: pad, ...around });
         return { ids: r.ids, attentionMask: r.attentionMask, labels: Int32Array.from(rows.map(spamLabelId)), shape: r.shape, labelShape: [rows.length], layout: r.layout };
       };
+      if (o.verbalizer) return spamVerbalizerTask(o.verbalizer);
       const train = trainSet(loadSpam('train'));
       const next = epochs(train, o.batchSize, o.seed);
       const spamBatches = (split: string) => evalBatches(split, () => [...chunks(limit(loadSpam(split as Split)), 64)].map(collate));
