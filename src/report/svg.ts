@@ -496,8 +496,7 @@ export function barChart(o: BarChartOptions): string {
   const bw = Math.min(56, slot * 0.62);
   o.bars.forEach((bar, i) => {
     const cx = b.x0 + slot * (i + 0.5);
-    out.push(`<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(b.y1)}" y2="${px(b.y1 + 5)}" stroke="#444"/>`);
-    out.push(`<text x="${px(cx)}" y="${px(b.y1 + 18)}" text-anchor="middle" font-size="11" fill="#333">${lines[i].map((l, k) => `<tspan x="${px(cx)}" dy="${k ? 13 : 0}">${esc(l)}</tspan>`).join('')}</text>`);
+    out.push(categoryLabel(cx, b.y1, lines[i]));
     if (!Number.isFinite(bar.value)) {
       out.push(`<text x="${px(cx)}" y="${px(b.y1 - 6)}" text-anchor="middle" font-size="11" fill="#777">n/a</text>`);
       return;
@@ -506,9 +505,7 @@ export function barChart(o: BarChartOptions): string {
     out.push(`<rect x="${px(cx - bw / 2)}" y="${px(Math.min(yv, yz))}" width="${px(bw)}" height="${px(Math.max(1, Math.abs(yz - yv)))}" fill="${esc(bar.color)}"><title>${esc(`${bar.label}: ${bar.value.toFixed(3)}`)}</title></rect>`);
     const e = Number.isFinite(bar.error) ? Math.abs(bar.error!) : 0;
     if (e > 0) {
-      const [lo, hi] = [Y(bar.value - e), Y(bar.value + e)];
-      out.push(`<g class="error-bar" stroke="#222" stroke-width="1.2"><line x1="${px(cx)}" x2="${px(cx)}" y1="${px(lo)}" y2="${px(hi)}"/>`
-        + `<line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(lo)}" y2="${px(lo)}"/><line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(hi)}" y2="${px(hi)}"/></g>`);
+      out.push(whisker(cx, Y(bar.value - e), Y(bar.value + e), ''));
     }
     const top = bar.value >= 0 ? Y(bar.value + e) - 5 : Y(bar.value - e) + 13;
     out.push(`<text x="${px(cx)}" y="${px(top)}" text-anchor="middle" font-size="11" fill="#222">${esc(e > 0 ? `${bar.value.toFixed(3)} ± ${e.toFixed(3)}` : bar.value.toFixed(3))}</text>`);
@@ -539,18 +536,14 @@ export function dotChart(o: BarChartOptions): string {
   out.push(axes(f, [], yt.values.map((v) => ({ at: Y(v), label: tickLabel(v, yt.step) })), o.xTitle, o.yTitle));
   o.bars.forEach((bar, i) => {
     const cx = b.x0 + slot * (i + 0.5);
-    out.push(`<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(b.y1)}" y2="${px(b.y1 + 5)}" stroke="#444"/>`);
-    out.push(`<text x="${px(cx)}" y="${px(b.y1 + 18)}" text-anchor="middle" font-size="11" fill="#333">${lines[i].map((l, k) => `<tspan x="${px(cx)}" dy="${k ? 13 : 0}">${esc(l)}</tspan>`).join('')}</text>`);
+    out.push(categoryLabel(cx, b.y1, lines[i]));
     if (!Number.isFinite(bar.value)) {
       out.push(`<text x="${px(cx)}" y="${px(b.y1 - 6)}" text-anchor="middle" font-size="11" fill="#777">n/a</text>`);
       return;
     }
     const e = err(bar);
     if (e > 0) {
-      const [lo, hi] = [Y(bar.value - e), Y(bar.value + e)];
-      out.push(`<g class="error-bar" stroke="#222" stroke-width="1.2"><title>${esc(`${bar.label}: ${bar.value.toFixed(3)} ± ${e.toFixed(3)}`)}</title>`
-        + `<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(lo)}" y2="${px(hi)}"/>`
-        + `<line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(lo)}" y2="${px(lo)}"/><line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(hi)}" y2="${px(hi)}"/></g>`);
+      out.push(whisker(cx, Y(bar.value - e), Y(bar.value + e), `${bar.label}: ${bar.value.toFixed(3)} ± ${e.toFixed(3)}`));
     }
     out.push(`<circle cx="${px(cx)}" cy="${px(Y(bar.value))}" r="5" fill="${esc(bar.color)}" stroke="#222" stroke-width="0.8"><title>${esc(`${bar.label}: ${bar.value.toFixed(3)}`)}</title></circle>`);
     out.push(`<text x="${px(cx + 9)}" y="${px(Y(bar.value) + 4)}" font-size="11" fill="#222">${esc(e > 0 ? `${bar.value.toFixed(3)} ± ${e.toFixed(3)}` : bar.value.toFixed(3))}</text>`);
@@ -558,6 +551,19 @@ export function dotChart(o: BarChartOptions): string {
   out.push(legend(o.legend.map((l) => ({ ...l, shape: 'dot' as const })), b.x1 + 16, b.y0 + 6, f.right - 20));
   out.push('</svg>');
   return out.join('');
+}
+
+/** A category's tick and its (up to two-line) label under the x axis at y0. */
+function categoryLabel(cx: number, y0: number, lines: string[]): string {
+  return `<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(y0)}" y2="${px(y0 + 5)}" stroke="#444"/>`
+    + `<text x="${px(cx)}" y="${px(y0 + 18)}" text-anchor="middle" font-size="11" fill="#333">${lines.map((l, k) => `<tspan x="${px(cx)}" dy="${k ? 13 : 0}">${esc(l)}</tspan>`).join('')}</text>`;
+}
+
+/** A vertical ± whisker at cx from lo to hi (pixels) with 12-px caps; `title` ('' for none) is its tooltip. */
+function whisker(cx: number, lo: number, hi: number, title: string): string {
+  return `<g class="error-bar" stroke="#222" stroke-width="1.2">${title ? `<title>${esc(title)}</title>` : ''}`
+    + `<line x1="${px(cx)}" x2="${px(cx)}" y1="${px(lo)}" y2="${px(hi)}"/>`
+    + `<line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(lo)}" y2="${px(lo)}"/><line x1="${px(cx - 6)}" x2="${px(cx + 6)}" y1="${px(hi)}" y2="${px(hi)}"/></g>`;
 }
 
 /** Up to two lines of about `maxPx` each, broken at ", " or a space; the rest clipped. */
