@@ -314,53 +314,40 @@ function reading(r: CompareResult): string {
     ps.push('<strong>BitFit heatmap.</strong> After BitFit training, how far each group of bias terms moved from its pretrained value. '
       + 'The BitFit paper reports that the query biases and the intermediate (d→4d) biases change most; this plot shows whether that holds here.');
   }
-  for (const a of r.ablations) {
-    if (a.kind === 'ensemble') {
-      ps.push(`<strong>Prompt-ensembling ablation.</strong> ${esc(String(a.k ?? 'K'))} prompts for one task trained together in one batch (each example repeated once per prompt), `
-        + 'their class probabilities averaged (Lester et al.\u2019s prompt ensembling), against the best single one of them, against as many separate prompt-tuning runs averaged '
-        + 'at prediction time, and against the best of those. The paper reports the ensemble above the best single prompt; here the prompts also share the trained classifier head.');
-      continue;
-    }
-    if (a.kind === 'multitask') {
-      ps.push('<strong>Multi-task prompt-pretraining ablation.</strong> P-Tuning v2\u2019s multi-task setting: one deep prompt first trained on several tasks at once '
-        + '(shared by all of them, each task with its own head), then trained on the target task from there with a fresh head, against the same method from a random prompt. '
-        + 'The paper reports the pretrained prompt ahead; the target-only row pretrains on the target alone for as many steps, so a gain of the multi-task row over it '
-        + 'is the other tasks\u2019 doing, not the extra steps\u2019.');
-      continue;
-    }
-    if (a.kind === 'position') {
-      ps.push('<strong>Position ablation.</strong> Li &amp; Liang\u2019s Prefix-Tuning §7.2 on GPT-2: the same trainable virtual tokens in front of the input '
-        + '([PREFIX; x; y], a key and a value at every layer), between the input and the output ([x; INFIX; y], the activations at every layer), '
-        + 'or as free input embeddings only (prompt tuning, the paper\u2019s embedding-only ablation), with the frozen model as the floor. '
-        + 'The paper reports prefixing ahead of infixing, and both well ahead of embedding-only: a prefix can steer the activations of x itself, '
-        + 'an infix only what follows it. A difference within its standard errors is a tie.');
-      continue;
-    }
-    if (a.kind === 'gpt-vs-bert') {
-      ps.push('<strong>GPT vs BERT ablation.</strong> P-Tuning\u2019s claim (Liu et al., \u201cGPT Understands, Too\u201d): with a trained continuous prompt and the pretrained LM head read by a verbalizer, '
-        + 'a GPT matches a BERT of its size on natural-language understanding. Compare the two \u201cP-tuning + LM/MLM head\u201d bars: a gap within their standard errors is a tie (the claim holds here); '
-        + 'the manual-prompt bars show what the frozen models read with no training, the [CLS] bars what compare\u2019s usual new-classifier setup reaches on bert-tiny.');
-      continue;
-    }
-    if (a.kind === 'data-size') {
-      ps.push('<strong>Training-set-size ablation.</strong> BitFit against full fine-tuning as the training set grows (nested subsets, each size with the same protocol). '
-        + 'The BitFit paper reports BitFit ahead on small training sets and full fine-tuning ahead on large ones: look for the lines crossing.');
-      continue;
-    }
-    ps.push(a.kind === 'prompt-length'
-      ? '<strong>Prompt-length ablation.</strong> Input-only soft prompts (prompt tuning) against deep prompts at every layer (P-Tuning v2) as the number of virtual tokens grows; '
-        + 'at small model scale deep prompts are expected to do markedly better.'
-      : a.kind === 'reparam'
-        ? '<strong>Reparameterisation ablation.</strong> The same prompt/prefix trained through an encoder (MLP for prefix tuning, LSTM or MLP for P-Tuning) or trained directly. '
-          + 'The encoders are for optimisation stability; only the prompts they produce are kept after training.'
-        : a.kind === 'prefix-placement'
-          ? '<strong>Prefix-placement ablation.</strong> On BART, trainable prefixes in the encoder\u2019s self-attention, the decoder\u2019s self-attention and its cross-attention '
-            + '(the Prefix-Tuning paper\u2019s three prefix sets, [PREFIX; x; PREFIX\u2032; y]) against HF PEFT\u2019s form (one prefix given to the decoder only, read by its self- and cross-attention) '
-            + 'and against virtual tokens at the encoder\u2019s input only (prompt tuning, the paper\u2019s embedding-only ablation); the paper reports prefixes at every layer of both sides doing best.'
-        : '<strong>BitFit subset ablation.</strong> BitFit on all bias terms against only the query and intermediate biases (the two the paper finds move most); '
-          + 'the paper reports the subset nearly as good with a fraction of the parameters.');
-  }
+  ps.push(...r.ablations.map(ablationReading));
   return `<section class="reading"><h2>Reading this report</h2>${ps.map((p) => `<p>${p}</p>`).join('')}</section>`;
+}
+
+/** What an ablation's plot shows and what its paper reports, for the report's reading section. */
+function ablationReading(a: AblationResult): string {
+  switch (a.kind) {
+    case 'prompt-length': return '<strong>Prompt-length ablation.</strong> Input-only soft prompts (prompt tuning) against deep prompts at every layer (P-Tuning v2) as the number of virtual tokens grows; '
+      + 'at small model scale deep prompts are expected to do markedly better.';
+    case 'reparam': return '<strong>Reparameterisation ablation.</strong> The same prompt/prefix trained through an encoder (MLP for prefix tuning, LSTM or MLP for P-Tuning) or trained directly. '
+      + 'The encoders are for optimisation stability; only the prompts they produce are kept after training.';
+    case 'bitfit-subset': return '<strong>BitFit subset ablation.</strong> BitFit on all bias terms against only the query and intermediate biases (the two the paper finds move most); '
+      + 'the paper reports the subset nearly as good with a fraction of the parameters.';
+    case 'prefix-placement': return '<strong>Prefix-placement ablation.</strong> On BART, trainable prefixes in the encoder\u2019s self-attention, the decoder\u2019s self-attention and its cross-attention '
+      + '(the Prefix-Tuning paper\u2019s three prefix sets, [PREFIX; x; PREFIX\u2032; y]) against HF PEFT\u2019s form (one prefix given to the decoder only, read by its self- and cross-attention) '
+      + 'and against virtual tokens at the encoder\u2019s input only (prompt tuning, the paper\u2019s embedding-only ablation); the paper reports prefixes at every layer of both sides doing best.';
+    case 'ensemble': return `<strong>Prompt-ensembling ablation.</strong> ${esc(String(a.k ?? 'K'))} prompts for one task trained together in one batch (each example repeated once per prompt), `
+      + 'their class probabilities averaged (Lester et al.\u2019s prompt ensembling), against the best single one of them, against as many separate prompt-tuning runs averaged '
+      + 'at prediction time, and against the best of those. The paper reports the ensemble above the best single prompt; here the prompts also share the trained classifier head.';
+    case 'data-size': return '<strong>Training-set-size ablation.</strong> BitFit against full fine-tuning as the training set grows (nested subsets, each size with the same protocol). '
+      + 'The BitFit paper reports BitFit ahead on small training sets and full fine-tuning ahead on large ones: look for the lines crossing.';
+    case 'multitask': return '<strong>Multi-task prompt-pretraining ablation.</strong> P-Tuning v2\u2019s multi-task setting: one deep prompt first trained on several tasks at once '
+      + '(shared by all of them, each task with its own head), then trained on the target task from there with a fresh head, against the same method from a random prompt. '
+      + 'The paper reports the pretrained prompt ahead; the target-only row pretrains on the target alone for as many steps, so a gain of the multi-task row over it '
+      + 'is the other tasks\u2019 doing, not the extra steps\u2019.';
+    case 'position': return '<strong>Position ablation.</strong> Li &amp; Liang\u2019s Prefix-Tuning §7.2 on GPT-2: the same trainable virtual tokens in front of the input '
+      + '([PREFIX; x; y], a key and a value at every layer), between the input and the output ([x; INFIX; y], the activations at every layer), '
+      + 'or as free input embeddings only (prompt tuning, the paper\u2019s embedding-only ablation), with the frozen model as the floor. '
+      + 'The paper reports prefixing ahead of infixing, and both well ahead of embedding-only: a prefix can steer the activations of x itself, '
+      + 'an infix only what follows it. A difference within its standard errors is a tie.';
+    case 'gpt-vs-bert': return '<strong>GPT vs BERT ablation.</strong> P-Tuning\u2019s claim (Liu et al., \u201cGPT Understands, Too\u201d): with a trained continuous prompt and the pretrained LM head read by a verbalizer, '
+      + 'a GPT matches a BERT of its size on natural-language understanding. Compare the two \u201cP-tuning + LM/MLM head\u201d bars: a gap within their standard errors is a tie (the claim holds here); '
+      + 'the manual-prompt bars show what the frozen models read with no training, the [CLS] bars what compare\u2019s usual new-classifier setup reaches on bert-tiny.';
+  }
 }
 
 const CSS = `
