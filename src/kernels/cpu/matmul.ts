@@ -14,10 +14,12 @@ let forced: CpuMatmulKernel | null = null;
  */
 export function cpuMatmulKernel(): CpuMatmulKernel {
   if (forced !== null) return forced === 'wasm-simd' && gemmWasm() === null ? 'typescript' : forced;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPEFT_CPU_SIMD;
-  if (env === '0') return 'typescript';
-  return gemmWasm() === null ? 'typescript' : 'wasm-simd';
+  // read once: process.env is a slow getter, and this runs on every matmul
+  envDefault ??= (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.WEBPEFT_CPU_SIMD === '0' || gemmWasm() === null
+    ? 'typescript' : 'wasm-simd';
+  return envDefault;
 }
+let envDefault: CpuMatmulKernel | undefined;
 
 /** Chooses the f32 matmul kernel (null: back to the default rule of cpuMatmulKernel). */
 export function setCpuMatmulKernel(k: CpuMatmulKernel | null): void { forced = k; }
