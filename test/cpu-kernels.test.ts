@@ -1,8 +1,9 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { BackendError, type MatmulParams } from '../src/autograd/backend.js';
 import { type Shape, numel, stridesOf, broadcastShapes } from '../src/autograd/shape.js';
 import { CpuBackend, cpu } from '../src/kernels/cpu/index.js';
-import { erf, erfc } from '../src/kernels/cpu/erf.js';
+import { erf, erfc, geluErf, geluErfGrad, geluTanh, geluTanhGrad } from '../src/kernels/cpu/pointwise.js';
 import { uniformAt, Rng } from '../src/kernels/rng.js';
 
 const f64 = (xs: ArrayLike<number>) => Float64Array.from(xs);
@@ -144,6 +145,18 @@ describe('cpu unary', () => {
   it('gelu values at 1: erf form 0.8413447460685429, tanh form 0.8411919906082768', () => {
     expectClose(cpu.unary('gelu_erf', f64([1]), 1, 'f64') as Float64Array, [0.8413447460685429], 1e-15);
     expectClose(cpu.unary('gelu_tanh', f64([1]), 1, 'f64') as Float64Array, [0.8411919906082768], 1e-15);
+  });
+
+  it('the GELU forms, whose constants are literals (the pool workers see no module scope), equal the Math expressions bit for bit', () => {
+    const k = Math.sqrt(2 / Math.PI);
+    fc.assert(fc.property(fc.double({ min: -12, max: 12, noNaN: true }), (x) => {
+      const u = k * (x + 0.044715 * x * x * x);
+      const s = 1 / (1 + Math.exp(-2 * u));
+      expect(geluTanh(x)).toBe(x / (1 + Math.exp(-2 * u)));
+      expect(geluTanhGrad(x)).toBe(s + 2 * x * s * (1 - s) * (k * (1 + 3 * 0.044715 * x * x)));
+      expect(geluErf(x)).toBe(0.5 * x * erfc(-x * Math.SQRT1_2));
+      expect(geluErfGrad(x)).toBe(0.5 * erfc(-x * Math.SQRT1_2) + x * (1 / Math.sqrt(2 * Math.PI)) * Math.exp(-0.5 * x * x));
+    }), { numRuns: 2000 });
   });
 
   it('handles n = 0', () => {

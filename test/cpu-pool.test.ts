@@ -1,9 +1,11 @@
 /**
- * The worker pool's other kernels (softmax, layernorm forward and backward, AdamW) give bit-identical results on
- * 1, 2 and 3 threads, really run on the workers, and leave storages the pool cannot share on one thread.
+ * The worker pool's other kernels (softmax, layernorm forward and backward, AdamW, every unary and binary op) give
+ * bit-identical results on 1, 2 and 3 threads, really run on the workers, and leave storages the pool cannot share
+ * on one thread.
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BinaryOp, UnaryOp } from '../src/autograd/backend.js';
 import type { FloatDType } from '../src/autograd/dtype.js';
 import { cpu, setCpuThreads } from '../src/kernels/cpu/index.js';
 import { cpuPoolInfo, shutdownCpuPool, splitRange } from '../src/kernels/cpu/pool.js';
@@ -46,6 +48,37 @@ function kernelsOn(threads: number, rows: number, cols: number, dtype: FloatDTyp
   ];
 }
 
+const UNARY_OPS: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'square', 'gelu_tanh',
+  'gelu_erf', 'erf', 'mul_scalar', 'add_scalar', 'pow_scalar'];
+const BINARY_OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt', 'lt', 'relu_grad',
+  'gelu_tanh_grad', 'gelu_erf_grad', 'tanh_grad', 'sigmoid_grad'];
+
+/**
+ * Every unary op, and every binary op in each of its layouts: same shapes, a scalar either side, (rows, cols) + (cols),
+ * a column (rows, 1) against (rows, cols), and a 3-D broadcast that does not coalesce to two dims. 20 K elements, so
+ * every storage is shared and the pool can split each kernel.
+ */
+function pointwiseOn(threads: number, dtype: FloatDType, seed: number): number[][] {
+  setCpuThreads(threads, { minWork: 1 });
+  const [rows, cols] = [40, 512];
+  const n = rows * cols;
+  const up = (len: number, k: number) => cpu.upload(values(len, seed + k, dtype), dtype);
+  const x = up(n, 0), y = up(n, 1), bias = up(cols, 2), scalar = up(1, 3), column = up(rows, 4), planes = up(4 * cols, 5);
+  const read = (s: unknown) => Array.from(cpu.readSync(s, n, dtype));
+  const out: number[][] = UNARY_OPS.map((op) => read(cpu.unary(op, x, n, dtype, 1.5)));
+  for (const op of BINARY_OPS) {
+    out.push(
+      read(cpu.binary(op, x, [rows, cols], y, [rows, cols], [rows, cols], dtype)),
+      read(cpu.binary(op, x, [n], scalar, [1], [n], dtype)),
+      read(cpu.binary(op, scalar, [1], y, [n], [n], dtype)),
+      read(cpu.binary(op, x, [rows, cols], bias, [cols], [rows, cols], dtype)),
+      read(cpu.binary(op, column, [rows, 1], y, [rows, cols], [rows, cols], dtype)),
+      read(cpu.binary(op, x, [4, 10, cols], planes, [4, 1, cols], [4, 10, cols], dtype)),
+    );
+  }
+  return out;
+}
+
 describe('cpu pool kernels', () => {
   for (const dtype of ['f32', 'f64'] as const) {
     it(`${dtype}: softmax, log-softmax, layernorm fwd/bwd and AdamW are bit-identical on 1, 2 and 3 threads`, () => {
@@ -55,6 +88,19 @@ describe('cpu pool kernels', () => {
           expect(kernelsOn(2, rows, cols, dtype, seed)).toEqual(one);
           expect(kernelsOn(3, rows, cols, dtype, seed)).toEqual(one);
         }), { numRuns: 15 });
+    });
+  }
+
+  for (const dtype of ['f32', 'f64'] as const) {
+    it(`${dtype}: every unary and binary op, in every layout, is bit-identical on 1, 2 and 3 threads and runs on the workers`, () => {
+      fc.assert(fc.property(fc.integer({ min: 0, max: 1 << 20 }), (seed) => {
+        const one = pointwiseOn(1, dtype, seed);
+        const before = cpuPoolInfo().workerJobs;
+        expect(pointwiseOn(2, dtype, seed)).toEqual(one);
+        // every op but the 3-D broadcast (this thread, row by row) is split: at least one worker job each
+        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 5 * BINARY_OPS.length);
+        expect(pointwiseOn(3, dtype, seed)).toEqual(one);
+      }), { numRuns: 2 });
     });
   }
 

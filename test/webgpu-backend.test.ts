@@ -14,7 +14,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MatmulParams } from '../src/autograd/backend.js';
 import { broadcastShapes, broadcastStrides, numel, stridesOf, type Shape } from '../src/autograd/shape.js';
-import { erf, erfc } from '../src/kernels/cpu/erf.js';
+import { erf, erfc } from '../src/kernels/cpu/pointwise.js';
 import { Rng, uniformAt } from '../src/kernels/rng.js';
 import { GpuDeviceError, GpuUnavailableError, WebGpuBackend } from '../src/kernels/wgsl/index.js';
 import { rowThreads } from '../src/kernels/wgsl/shader.js';

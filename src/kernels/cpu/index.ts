@@ -20,12 +20,12 @@ import { reduce } from './reduce.js';
 import { slice, writeRegion } from './slice.js';
 import { softmax } from './softmax.js';
 import { registerThreadedKernels } from './pool.js';
-import { threadedKernels } from './threaded-kernels.js';
+import { threadedHelpers, threadedKernels } from './threaded-kernels.js';
 import { floats, ints, releaseStorage, storageArray, typed } from './storage.js';
 import { unary } from './unary.js';
 import { where } from './where.js';
 
-registerThreadedKernels(threadedKernels());
+registerThreadedKernels(threadedKernels(), threadedHelpers);
 
 /**
  * The reference backend: every storage is a plain typed array (Float32Array, Float64Array, Int32Array) and every

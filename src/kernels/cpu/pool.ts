@@ -22,12 +22,17 @@ import type { ThreadedKernel } from './threaded-kernels.js';
 
 type KernelTable = Record<ThreadedKernel, (...args: never[]) => void>;
 let registered: KernelTable | null = null;
+let helpers: readonly ((...args: never[]) => unknown)[] = [];
 
 /**
- * The kernels threads can run (threaded-kernels.ts), handed over by the CPU backend (index.ts). The pool imports no
- * kernel file, so the kernel files can import the pool without an import cycle.
+ * The kernels threads can run and the helper functions they call (threaded-kernels.ts), handed over by the CPU
+ * backend (index.ts). The pool imports no kernel file, so the kernel files can import the pool without an import
+ * cycle.
  */
-export function registerThreadedKernels(table: KernelTable): void { registered = table; }
+export function registerThreadedKernels(table: KernelTable, helperFunctions: readonly ((...args: never[]) => unknown)[] = []): void {
+  registered = table;
+  helpers = helperFunctions;
+}
 
 function threadedKernels(): KernelTable {
   if (!registered) throw new BackendError('cpu pool: no threaded kernels registered (the CPU backend, kernels/cpu/index.ts, registers them)');
@@ -254,10 +259,15 @@ function spawn(source: string): StartingWorker {
     }) };
 }
 
-/** The worker's whole program: the kernels' own source text plus a message loop that raises a flag when done. */
+/**
+ * The worker's whole program: the helpers' and the kernels' own source text plus a message loop that raises a flag
+ * when done. A helper is declared under the name its text gives it, which is the name its callers' text uses (a
+ * bundler that renames one renames both).
+ */
 function workerSource(): string {
   const kernels = Object.entries(threadedKernels()).map(([name, fn]) => `${JSON.stringify(name)}: ${String(fn)}`);
   return `'use strict';
+${helpers.map(String).join('\n')}
 const KERNELS = {
 ${kernels.join(',\n')}
 };

@@ -1,16 +1,32 @@
 /**
- * The kernels the worker pool can run on any thread, by name. Each is a self-contained function whose last two
- * arguments are the range [g0, g1) of output rows (or elements) it computes; its text becomes the workers' source
- * (pool.ts). The CPU backend (index.ts) registers the table with the pool; the pool itself imports no kernel file.
+ * The kernels the worker pool can run on any thread, by name, and the helpers they may call. Each kernel is a
+ * function whose last two arguments are the range [g0, g1) of output rows (or elements) it computes; its text
+ * becomes the workers' source (pool.ts), so it may use nothing outside its own body except the helpers below, which
+ * the workers declare by their own text (each helper is self-contained too, or calls only other helpers, and lives
+ * in the same module as its callers: see pointwise.ts for why). The CPU backend (index.ts) registers the table with
+ * the pool; the pool itself imports no kernel file.
  */
 import { attentionProbsBackwardRows, attentionProbsRows } from './attention-probs.js';
 import { gemmRows } from './gemm.js';
 import { layernormDxRows, layernormRows } from './layernorm.js';
 import { adamwRange } from './optim.js';
+import {
+  binaryFlat, binaryRow, binaryRows, erf, erfc, erfcPositive, erfcRatio, erfcWith, erfSmall, geluErf, geluErfF32,
+  geluErfGrad, geluErfGradF32, geluTanh, geluTanhGrad, unaryRange,
+} from './pointwise.js';
 import { softmaxRows } from './softmax.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 
-const table = () => ({ gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, adamwRange });
+const table = () => ({
+  gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows,
+  adamwRange, unaryRange, binaryFlat, binaryRows,
+});
+
+/** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row). */
+export const threadedHelpers: readonly ((...args: never[]) => unknown)[] = [
+  erfSmall, erfcRatio, erfcPositive, erf, erfc, erfcWith, geluTanh, geluTanhGrad, geluErf, geluErfGrad, geluErfF32,
+  geluErfGradF32, binaryRow,
+];
 
 export type ThreadedKernel = keyof ReturnType<typeof table>;
 
