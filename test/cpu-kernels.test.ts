@@ -284,6 +284,36 @@ describe('cpu storage pool', () => {
   });
 });
 
+describe('cpu kernels that skip zeroing their output', () => {
+  it('write every element: over reused storages poisoned with NaN they give the fresh results, bit for bit', () => {
+    const [rows, cols] = [96, 96]; // 9 K elements (= the attention scores, 2·2·48·48): big enough for the pool to keep
+    const n = rows * cols;
+    const rng = new Rng(3);
+    const up = (len: number) => cpu.upload(Float32Array.from({ length: len }, () => rng.uniform(-2, 2)), 'f32');
+    const x = up(n), y = up(n), bias = up(cols), gamma = up(cols), beta = up(cols);
+    const cond = cpu.upload(Float32Array.from({ length: n }, (_, i) => i % 3 === 0 ? 1 : 0), 'f32');
+    const keyMask = cpu.upload(Float32Array.from({ length: 2 * 48 }, (_, i) => i % 5 === 4 ? 0 : 1), 'f32');
+    const p = { B: 2, H: 2, T: 48, S: 48, scale: 0.125, causal: true, p: 0.25, seed: 9, fill: -3.4e38 };
+    const run = (): Float32Array[] => {
+      const ln = cpu.layernorm(x, gamma, beta, rows, cols, 1e-5, 'f32');
+      const lnb = cpu.layernormBackward(x, y, gamma, ln.mean, ln.rstd, rows, cols, 'f32', { dx: true, dgamma: false, dbeta: false });
+      const probs = cpu.attentionProbs(y, keyMask, p, 'f32');
+      return [
+        cpu.unary('gelu_erf', x, n, 'f32'), cpu.binary('add', x, [rows, cols], bias, [cols], [rows, cols], 'f32'),
+        cpu.where(cond, [n], x, [n], y, [n], [n], 'f32'), cpu.permute(x, [rows, cols], [1, 0], 'f32'),
+        cpu.softmax(x, rows, cols, 'f32', false), cpu.dropout(x, n, 0.3, 5, 'f32'), ln.y, lnb.dx!,
+        probs.probs, probs.softmax!, cpu.attentionProbsBackward(probs.softmax!, x, keyMask, p, 'f32'),
+      ] as Float32Array[];
+    };
+    const first = run();
+    const fresh = first.map((a) => Array.from(a));
+    for (const a of first) { a.fill(NaN); cpu.release(a); }
+    const again = run();
+    expect(again.filter((a) => first.includes(a)).length).toBeGreaterThan(8); // the poisoned arrays did come back
+    expect(again.map((a) => Array.from(a))).toEqual(fresh);
+  });
+});
+
 describe('cpu where', () => {
   it('selects with broadcasting of cond, a and b', () => {
     const out = cpu.where(f64([1, 0]), [2, 1], f64([1, 2, 3]), [3], f64([-1]), [], [2, 3], 'f64');

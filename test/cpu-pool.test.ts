@@ -9,7 +9,8 @@ import type { BinaryOp, UnaryOp } from '../src/autograd/backend.js';
 import type { FloatDType } from '../src/autograd/dtype.js';
 import { cpu, setCpuThreads } from '../src/kernels/cpu/index.js';
 import { cpuPoolInfo, shutdownCpuPool, splitRange } from '../src/kernels/cpu/pool.js';
-import { Rng } from '../src/kernels/rng.js';
+import { Rng, uniformAt } from '../src/kernels/rng.js';
+import { dropoutDraw } from '../src/kernels/cpu/attention-probs.js';
 
 afterAll(() => { setCpuThreads(1); shutdownCpuPool(); });
 
@@ -64,8 +65,11 @@ function pointwiseOn(threads: number, dtype: FloatDType, seed: number): number[]
   const n = rows * cols;
   const up = (len: number, k: number) => cpu.upload(values(len, seed + k, dtype), dtype);
   const x = up(n, 0), y = up(n, 1), bias = up(cols, 2), scalar = up(1, 3), column = up(rows, 4), planes = up(4 * cols, 5);
-  const read = (s: unknown) => Array.from(cpu.readSync(s, n, dtype));
+  const read = (s: unknown, len = n) => Array.from(cpu.readSync(s, len, dtype));
   const out: number[][] = UNARY_OPS.map((op) => read(cpu.unary(op, x, n, dtype, 1.5)));
+  out.push(read(cpu.dropout(x, n, 0.3, seed, dtype)));
+  // sums over rows (a bias gradient) and over columns: split on their outputs
+  out.push(read(cpu.reduce('sum', x, [rows, cols], [0], dtype), cols), read(cpu.reduce('sum', x, [rows, cols], [1], dtype), rows));
   for (const op of BINARY_OPS) {
     out.push(
       read(cpu.binary(op, x, [rows, cols], y, [rows, cols], [rows, cols], dtype)),
@@ -92,17 +96,23 @@ describe('cpu pool kernels', () => {
   }
 
   for (const dtype of ['f32', 'f64'] as const) {
-    it(`${dtype}: every unary and binary op, in every layout, is bit-identical on 1, 2 and 3 threads and runs on the workers`, () => {
+    it(`${dtype}: dropout, row and column sums, every unary and binary op in every layout are bit-identical on 1, 2 and 3 threads and runs on the workers`, () => {
       fc.assert(fc.property(fc.integer({ min: 0, max: 1 << 20 }), (seed) => {
         const one = pointwiseOn(1, dtype, seed);
         const before = cpuPoolInfo().workerJobs;
         expect(pointwiseOn(2, dtype, seed)).toEqual(one);
         // every op but the 3-D broadcast (this thread, row by row) is split: at least one worker job each
-        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 5 * BINARY_OPS.length);
+        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 3 + 5 * BINARY_OPS.length);
         expect(pointwiseOn(3, dtype, seed)).toEqual(one);
       }), { numRuns: 2 });
     });
   }
+
+  it('the workers\' dropout draw (dropoutDraw) is uniformAt of rng.ts, the mask every backend draws', () => {
+    fc.assert(fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }), fc.nat({ max: 2 ** 31 }), (seed, index) => {
+      expect(dropoutDraw(seed, index)).toBe(uniformAt(seed, index));
+    }), { numRuns: 2000 });
+  });
 
   it('the kernels run on the workers when the storages are shared', () => {
     const before = cpuPoolInfo().workerJobs;

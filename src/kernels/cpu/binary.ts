@@ -23,7 +23,7 @@ export function binary(
 ): FloatArray {
   if (!Object.hasOwn(BINARY_COST, op)) throw new BackendError(`cpu binary: unknown op '${op as string}'`);
   const n = numel(outShape);
-  const out = floatArray(dtype, n);
+  const out = floatArray(dtype, n, false); // every element is written
   if (n === 0) return out;
   const threads = threadsFor(BINARY_COST[op] * n);
   const aN = numel(aShape);

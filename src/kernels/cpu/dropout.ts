@@ -1,15 +1,15 @@
 import type { FloatDType } from '../../autograd/dtype.js';
-import { uniformAt } from '../rng.js';
+import { runThreaded, threadsFor } from './pool.js';
 import { type FloatArray, floatArray } from './storage.js';
 
 /**
- * Inverted dropout: out[i] = x[i]·keep/(1 − p), keep = uniformAt(seed, i) ≥ p. The mask is a pure function of
+ * Inverted dropout: out[i] = x[i]·keep/(1 − p), keep = uniformAt(seed, i) ≥ p (rng.ts). The mask is a pure function of
  * (seed, i), the same on every backend, so the backward redraws it by calling this kernel on g with the same seed.
+ * Split across the worker pool (attention-probs.ts has the range kernel, beside the other kernels that draw masks).
  */
 export function dropout(x: FloatArray, n: number, p: number, seed: number, dtype: FloatDType): FloatArray {
-  const out = floatArray(dtype, n);
-  if (p >= 1) return out; // nothing kept (and no 0·∞)
-  const scale = 1 / (1 - p);
-  for (let i = 0; i < n; i++) out[i] = uniformAt(seed, i) >= p ? x[i] * scale : 0;
+  if (p >= 1) return floatArray(dtype, n); // nothing kept (and no 0·∞)
+  const out = floatArray(dtype, n, false); // every element is written
+  runThreaded('dropoutRange', [x, out, p, seed], n, threadsFor(12 * n), { writes: [1] });
   return out;
 }

@@ -14,9 +14,10 @@ export function layernorm(
 ): { y: FloatArray; mean: FloatArray; rstd: FloatArray } {
   const threads = threadsFor(4 * rows * cols);
   const alloc = threads > 1 ? sharedFloatArray : floatArray;
-  const y = alloc(dtype, rows * cols);
-  const mean = alloc(dtype, rows);
-  const rstd = alloc(dtype, rows);
+  // every element of the three is written
+  const y = alloc(dtype, rows * cols, false);
+  const mean = alloc(dtype, rows, false);
+  const rstd = alloc(dtype, rows, false);
   runThreaded('layernormRows', [x, gamma, beta, y, mean, rstd, cols, eps], rows, threads, { writes: [3, 4, 5] });
   return { y, mean, rstd };
 }
@@ -51,7 +52,7 @@ export function layernormBackward(
   dtype: FloatDType, need: { dx: boolean; dgamma: boolean; dbeta: boolean },
 ): { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } {
   const threads = need.dx ? threadsFor(4 * rows * cols) : 1;
-  const dx = need.dx ? (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * cols) : undefined;
+  const dx = need.dx ? (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * cols, false) : undefined; // all written
   if (dx) runThreaded('layernormDxRows', [x, g, gamma, mean, rstd, dx, cols], rows, threads, { writes: [5] });
   // column sums in f64 whatever the dtype, on this thread in row order (so they do not depend on the thread count)
   const dgamma = need.dgamma ? new Float64Array(cols) : undefined;

@@ -12,7 +12,7 @@ export function permute(x: TypedArray, shape: Shape, perm: readonly number[], dt
   }
   const inStrides = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]);
-  const out = storageArray(dtype, numel(shape));
+  const out = storageArray(dtype, numel(shape), false); // every element is written
   if (out.length === 0) return out;
   // out[i0, i1, …] = x[… i_k at axis perm[k] …]: walk out in order, reading x with its strides permuted.
   copyStrided(x, 0, perm.map((p) => inStrides[p]), out, 0, stridesOf(outShape), outShape);

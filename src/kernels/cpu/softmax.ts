@@ -9,7 +9,7 @@ import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
  */
 export function softmax(x: FloatArray, rows: number, cols: number, dtype: FloatDType, log: boolean): FloatArray {
   const threads = threadsFor(8 * rows * cols);
-  const out = threads > 1 ? sharedFloatArray(dtype, rows * cols) : floatArray(dtype, rows * cols);
+  const out = (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * cols, false); // every element is written
   runThreaded('softmaxRows', [x, out, cols, log], rows, threads, { writes: [1] });
   return out;
 }

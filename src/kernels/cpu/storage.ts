@@ -13,23 +13,27 @@ const ARRAY_NAME: Record<DType, string> = { f32: 'Float32Array', f64: 'Float64Ar
 export const SHARED_MIN_ELEMENTS = 1 << 14;
 const canShare = typeof SharedArrayBuffer !== 'undefined';
 
-/** A zeroed float storage of n elements (shared from SHARED_MIN_ELEMENTS on), reused from the pool when one is free. */
-export function floatArray(dtype: FloatDType, n: number): FloatArray {
-  if (n >= SHARED_MIN_ELEMENTS && canShare) return sharedFloatArray(dtype, n);
-  return (reuse(dtype === 'f64' ? F64 : F32, n) as FloatArray | null) ?? (dtype === 'f64' ? new Float64Array(n) : new Float32Array(n));
+/**
+ * A zeroed float storage of n elements (shared from SHARED_MIN_ELEMENTS on), reused from the pool when one is free.
+ * `zeroed: false` is for a kernel that writes every element: a reused array then keeps its old values, which saves
+ * a pass over memory (a fresh one is zero anyway).
+ */
+export function floatArray(dtype: FloatDType, n: number, zeroed = true): FloatArray {
+  if (n >= SHARED_MIN_ELEMENTS && canShare) return sharedFloatArray(dtype, n, zeroed);
+  return (reuse(dtype === 'f64' ? F64 : F32, n, zeroed) as FloatArray | null) ?? (dtype === 'f64' ? new Float64Array(n) : new Float32Array(n));
 }
 
-/** A zeroed float array over a SharedArrayBuffer (plain where the platform has none). */
-export function sharedFloatArray(dtype: FloatDType, n: number): FloatArray {
+/** A zeroed float array over a SharedArrayBuffer (plain where the platform has none); `zeroed` as for floatArray. */
+export function sharedFloatArray(dtype: FloatDType, n: number, zeroed = true): FloatArray {
   if (!canShare) return dtype === 'f64' ? new Float64Array(n) : new Float32Array(n);
-  const pooled = reuse(dtype === 'f64' ? F64_SHARED : F32_SHARED, n) as FloatArray | null;
+  const pooled = reuse(dtype === 'f64' ? F64_SHARED : F32_SHARED, n, zeroed) as FloatArray | null;
   if (pooled) return pooled;
   return dtype === 'f64' ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float32Array(new SharedArrayBuffer(4 * n));
 }
 
 /** arrayFor with the same sharing rule as floatArray (i32 storages stay plain: no threaded kernel writes them). */
-export function storageArray(dtype: DType, n: number): TypedArray {
-  return dtype === 'i32' ? (reuse(I32, n) as Int32Array | null) ?? new Int32Array(n) : floatArray(dtype, n);
+export function storageArray(dtype: DType, n: number, zeroed = true): TypedArray {
+  return dtype === 'i32' ? (reuse(I32, n, zeroed) as Int32Array | null) ?? new Int32Array(n) : floatArray(dtype, n, zeroed);
 }
 
 /*
@@ -48,13 +52,13 @@ const free = new Map<number, TypedArray[]>();
 const waiting = new WeakSet<TypedArray>();
 let pooledBytes = 0;
 
-function reuse(kind: number, n: number): TypedArray | null {
+function reuse(kind: number, n: number, zeroed: boolean): TypedArray | null {
   const list = free.get(n * 8 + kind);
   const arr = list?.pop();
   if (arr === undefined) return null;
   waiting.delete(arr);
   pooledBytes -= arr.byteLength;
-  return arr.fill(0);
+  return zeroed ? arr.fill(0) : arr;
 }
 
 function kindOf(s: TypedArray): number {

@@ -6,7 +6,7 @@
  * in the same module as its callers: see pointwise.ts for why). The CPU backend (index.ts) registers the table with
  * the pool; the pool itself imports no kernel file.
  */
-import { attentionProbsBackwardRows, attentionProbsRows } from './attention-probs.js';
+import { attentionProbsBackwardRows, attentionProbsRows, dropoutDraw, dropoutRange } from './attention-probs.js';
 import { gemmRows } from './gemm.js';
 import { layernormDxRows, layernormRows } from './layernorm.js';
 import { adamwRange } from './optim.js';
@@ -14,18 +14,19 @@ import {
   binaryFlat, binaryRow, binaryRows, erf, erfc, erfcPositive, erfcRatio, erfcWith, erfSmall, geluErf, geluErfF32,
   geluErfGrad, geluErfGradF32, geluTanh, geluTanhGrad, unaryRange,
 } from './pointwise.js';
+import { sumColumns, sumRows } from './reduce.js';
 import { softmaxRows } from './softmax.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 
 const table = () => ({
   gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows,
-  adamwRange, unaryRange, binaryFlat, binaryRows,
+  adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows,
 });
 
-/** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row). */
+/** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */
 export const threadedHelpers: readonly ((...args: never[]) => unknown)[] = [
   erfSmall, erfcRatio, erfcPositive, erf, erfc, erfcWith, geluTanh, geluTanhGrad, geluErf, geluErfGrad, geluErfF32,
-  geluErfGradF32, binaryRow,
+  geluErfGradF32, binaryRow, dropoutDraw,
 ];
 
 export type ThreadedKernel = keyof ReturnType<typeof table>;

@@ -16,7 +16,7 @@ const UNARY_COST: Record<UnaryOp, number> = {
 /** out[i] = op(x[i]) for i < n, in the storage dtype. `param` is the scalar of mul_scalar/add_scalar/pow_scalar. */
 export function unary(op: UnaryOp, x: FloatArray, n: number, dtype: FloatDType, param = 0): FloatArray {
   if (!Object.hasOwn(UNARY_COST, op)) throw new BackendError(`cpu unary: unknown op '${op as string}'`);
-  const out = floatArray(dtype, n);
+  const out = floatArray(dtype, n, false); // every element is written
   runThreaded('unaryRange', [op, x, out, param], n, threadsFor(UNARY_COST[op] * n), { writes: [2] });
   return out;
 }

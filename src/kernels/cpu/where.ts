@@ -8,7 +8,7 @@ export function where(
   cond: FloatArray, cShape: Shape, a: FloatArray, aShape: Shape, b: FloatArray, bShape: Shape, outShape: Shape,
   dtype: FloatDType,
 ): FloatArray {
-  const out = floatArray(dtype, numel(outShape));
+  const out = floatArray(dtype, numel(outShape), false); // every element is written
   if (out.length === 0) return out;
   const space = coalesce(outShape, [
     stridesOf(outShape), broadcastStrides(cShape, outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape),
