@@ -54,23 +54,38 @@ export function layernormBackward(
   const threads = need.dx ? threadsFor(4 * rows * cols) : 1;
   const dx = need.dx ? (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * cols, false) : undefined; // all written
   if (dx) runThreaded('layernormDxRows', [x, g, gamma, mean, rstd, dx, cols], rows, threads, { writes: [5] });
-  // column sums in f64 whatever the dtype, on this thread in row order (so they do not depend on the thread count)
-  const dgamma = need.dgamma ? new Float64Array(cols) : undefined;
-  const dbeta = need.dbeta ? new Float64Array(cols) : undefined;
+  // column sums in f64 whatever the dtype, rows in order for every column: split on columns, so the bits do not
+  // depend on the thread count
+  const sumThreads = need.dgamma || need.dbeta ? threadsFor(4 * rows * cols) : 1;
+  const columns = (on: boolean) => (on ? (sumThreads > 1 ? new Float64Array(new SharedArrayBuffer(8 * cols)) : new Float64Array(cols)) : null);
+  const dgamma = columns(need.dgamma);
+  const dbeta = columns(need.dbeta);
   if (dgamma || dbeta) {
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
-      const mu = mean[r];
-      const rs = rstd[r];
-      if (dgamma) for (let j = 0; j < cols; j++) dgamma[j] += g[o + j] * (x[o + j] - mu) * rs;
-      if (dbeta) for (let j = 0; j < cols; j++) dbeta[j] += g[o + j];
-    }
+    runThreaded('layernormParamGradColumns', [x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads,
+      { writes: dgamma && dbeta ? [4, 5] : [dgamma ? 4 : 5] });
   }
   const result: { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } = {};
   if (dx) result.dx = dx;
   if (dgamma) result.dgamma = toDtype(dgamma, dtype);
   if (dbeta) result.dbeta = toDtype(dbeta, dtype);
   return result;
+}
+
+/**
+ * Columns [c0, c1) of dgamma = Σ_rows g·(x − mean)·rstd and dbeta = Σ_rows g (either may be null), in f64.
+ * SELF-CONTAINED: a pool worker runs its source text (see pool.ts).
+ */
+export function layernormParamGradColumns(
+  x: FloatArray, g: FloatArray, mean: FloatArray, rstd: FloatArray, dgamma: Float64Array | null, dbeta: Float64Array | null,
+  rows: number, cols: number, c0: number, c1: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    const mu = mean[r];
+    const rs = rstd[r];
+    if (dgamma) for (let j = c0; j < c1; j++) dgamma[j] += g[o + j] * (x[o + j] - mu) * rs;
+    if (dbeta) for (let j = c0; j < c1; j++) dbeta[j] += g[o + j];
+  }
 }
 
 /** Rows [r0, r1) of the layernorm input gradient. SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
@@ -101,7 +116,7 @@ export function layernormDxRows(
 
 function toDtype(acc: Float64Array, dtype: FloatDType): FloatArray {
   if (dtype === 'f64') return acc;
-  const out = floatArray(dtype, acc.length);
+  const out = floatArray(dtype, acc.length, false);
   out.set(acc);
   return out;
 }

@@ -8,7 +8,7 @@
  */
 import { attentionProbsBackwardRows, attentionProbsRows, dropoutDraw, dropoutRange } from './attention-probs.js';
 import { gemmRows } from './gemm.js';
-import { layernormDxRows, layernormRows } from './layernorm.js';
+import { layernormDxRows, layernormParamGradColumns, layernormRows } from './layernorm.js';
 import { adamwRange } from './optim.js';
 import {
   binaryFlat, binaryRow, binaryRows, erf, erfc, erfcPositive, erfcRatio, erfcWith, erfSmall, geluErf, geluErfF32,
@@ -19,7 +19,7 @@ import { softmaxRows } from './softmax.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 
 const table = () => ({
-  gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows,
+  gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, layernormParamGradColumns,
   adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows,
 });
 
