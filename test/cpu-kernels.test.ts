@@ -159,6 +159,21 @@ describe('cpu unary', () => {
     }), { numRuns: 2000 });
   });
 
+  it('geluWithGrad gives unary\'s gelu and gelu_*_grad\'s derivative bit for bit, in f32 and f64', () => {
+    const xs = fc.array(fc.oneof(fc.double({ min: -12, max: 12, noNaN: true }), fc.constantFrom(0, -0, 0.66, -0.66, 30, -30, 1e-30)),
+      { minLength: 1, maxLength: 300 });
+    fc.assert(fc.property(xs, fc.constantFrom('gelu_erf', 'gelu_tanh') as fc.Arbitrary<'gelu_erf' | 'gelu_tanh'>,
+      fc.constantFrom('f32', 'f64') as fc.Arbitrary<'f32' | 'f64'>, (values, op, dtype) => {
+        const n = values.length;
+        const x = dtype === 'f32' ? f32(values) : f64(values);
+        const r = cpu.geluWithGrad(op, x, n, dtype);
+        expect(Array.from(r.y as Float32Array)).toEqual(Array.from(cpu.unary(op, x, n, dtype) as Float32Array));
+        const ones = dtype === 'f32' ? f32(new Array(n).fill(1)) : f64(new Array(n).fill(1));
+        const grad = cpu.binary(`${op}_grad`, x, [n], ones, [n], [n], dtype);
+        expect(Array.from(r.dydx as Float32Array)).toEqual(Array.from(grad as Float32Array));
+      }), { numRuns: 200 });
+  });
+
   it('handles n = 0', () => {
     expect((cpu.unary('exp', f32([]), 0, 'f32') as Float32Array).length).toBe(0);
   });

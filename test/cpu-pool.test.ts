@@ -68,6 +68,7 @@ function pointwiseOn(threads: number, dtype: FloatDType, seed: number): number[]
   const read = (s: unknown, len = n) => Array.from(cpu.readSync(s, len, dtype));
   const out: number[][] = UNARY_OPS.map((op) => read(cpu.unary(op, x, n, dtype, 1.5)));
   out.push(read(cpu.dropout(x, n, 0.3, seed, dtype)));
+  for (const op of ['gelu_erf', 'gelu_tanh'] as const) { const r = cpu.geluWithGrad(op, x, n, dtype); out.push(read(r.y), read(r.dydx)); }
   // sums over rows (a bias gradient) and over columns: split on their outputs
   out.push(read(cpu.reduce('sum', x, [rows, cols], [0], dtype), cols), read(cpu.reduce('sum', x, [rows, cols], [1], dtype), rows));
   for (const op of BINARY_OPS) {
@@ -102,7 +103,7 @@ describe('cpu pool kernels', () => {
         const before = cpuPoolInfo().workerJobs;
         expect(pointwiseOn(2, dtype, seed)).toEqual(one);
         // every op but the 3-D broadcast (this thread, row by row) is split: at least one worker job each
-        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 3 + 5 * BINARY_OPS.length);
+        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 5 + 5 * BINARY_OPS.length);
         expect(pointwiseOn(3, dtype, seed)).toEqual(one);
       }), { numRuns: 2 });
     });

@@ -309,6 +309,17 @@ describe.skipIf(backend === null)('webgpu backend', () => {
       }
     });
 
+    it('geluWithGrad gives this backend\'s own gelu and gelu_*_grad (with g = 1) bit for bit', async () => {
+      const x = Float32Array.from({ length: 321 }, (_, i) => -16 + i * 0.1);
+      const ones = new Float32Array(x.length).fill(1);
+      for (const op of ['gelu_erf', 'gelu_tanh'] as const) {
+        const r = be().geluWithGrad(op, up(x), x.length, 'f32');
+        expect(Array.from(await down(r.y, x.length))).toEqual(Array.from(await down(be().unary(op, up(x), x.length, 'f32'), x.length)));
+        const grad = be().binary(`${op}_grad`, up(x), [x.length], up(ones), [x.length], [x.length], 'f32');
+        expect(Array.from(await down(r.dydx, x.length))).toEqual(Array.from(await down(grad, x.length)));
+      }
+    });
+
     it('where picks a or b by cond ≠ 0, broadcasting all three', async () => {
       const cond = [1, 0, 0.5, -0];
       const a = random(3 * 4, 13);

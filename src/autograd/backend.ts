@@ -90,6 +90,11 @@ export interface Backend {
 
   // ---- elementwise
   unary(op: UnaryOp, x: Storage, n: number, dtype: FloatDType, param?: number): Storage;
+  /**
+   * A GELU and its derivative in one pass, for a forward that the tape records: y = unary(op, x) exactly, and
+   * dydx = gelu′(x) as stored in the dtype (the backward then multiplies g by it instead of evaluating gelu′ again).
+   */
+  geluWithGrad(op: 'gelu_erf' | 'gelu_tanh', x: Storage, n: number, dtype: FloatDType): { y: Storage; dydx: Storage };
   binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: FloatDType): Storage;
   /** out = cond ≠ 0 ? a : b, all three broadcast to outShape; cond has the float dtype. */
   where(cond: Storage, cShape: Shape, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: FloatDType): Storage;

@@ -29,7 +29,8 @@ export interface OpDef<A = any> {
   /** Number of tensor inputs (-1: variadic). */
   arity: number;
   shape(shapes: Shape[], attrs: A, dtypes: DType[]): Shape;
-  forward(inputs: Tensor[], attrs: A, outShape: Shape): { out: Tensor; saved?: Tensor[] } | Tensor;
+  /** `recording`: the tape will record this call, so its backward will run (an op may save more for it). */
+  forward(inputs: Tensor[], attrs: A, outShape: Shape, recording: boolean): { out: Tensor; saved?: Tensor[] } | Tensor;
   backward?(ctx: BackwardCtx<A>, grad: Tensor): (Tensor | null)[];
   /** Indices of inputs that never get gradients (ids, masks, targets). */
   nondiff?: number[];
@@ -84,7 +85,7 @@ export function apply<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor {
   const needs = inputs.map((t, i) => t.requiresGrad && !nondiff.includes(i));
   const record = gradEnabled && !op.composite && op.backward !== undefined && needs.some(Boolean);
   // a primitive's temporaries die here; a composite's parts are the tape and must live
-  const res = op.composite ? op.forward(inputs, attrs, outShape) : tidy(() => op.forward(inputs, attrs, outShape));
+  const res = op.composite ? op.forward(inputs, attrs, outShape, record) : tidy(() => op.forward(inputs, attrs, outShape, record));
   const out = res instanceof Tensor ? res : res.out;
   const saved = res instanceof Tensor ? [] : (res.saved ?? []);
   if (anomalyDetection() && !op.composite) checkFinite(() => `forward of ${op.name} (inputs ${inputs.map((t) => fmt(t.shape)).join(', ')})`, out);

@@ -22,7 +22,7 @@ import { softmax } from './softmax.js';
 import { registerThreadedKernels } from './pool.js';
 import { threadedHelpers, threadedKernels } from './threaded-kernels.js';
 import { floats, ints, releaseStorage, storageArray, typed } from './storage.js';
-import { unary } from './unary.js';
+import { geluWithGrad, unary } from './unary.js';
 import { where } from './where.js';
 
 registerThreadedKernels(threadedKernels(), threadedHelpers);
@@ -73,6 +73,11 @@ export class CpuBackend implements Backend {
       throw new BackendError(`cpu unary:${op}: needs the scalar param`);
     }
     return unary(op, floats(x, dtype, n, `unary:${op} x`), n, dtype, param);
+  }
+
+  geluWithGrad(op: 'gelu_erf' | 'gelu_tanh', x: Storage, n: number, dtype: FloatDType): { y: Storage; dydx: Storage } {
+    countLaunch(this.stats, `unary:${op}+grad`);
+    return geluWithGrad(op, floats(x, dtype, n, `unary:${op} x`), n, dtype);
   }
 
   binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: FloatDType): Storage {

@@ -176,6 +176,38 @@ export function unaryRange(op: string, x: Float32Array | Float64Array, out: Floa
   }
 }
 
+/**
+ * y[i] = gelu(x[i]) and d[i] = gelu′(x[i]) for g0 ≤ i < g1: the values unaryRange and binaryRow's gelu_*_grad give
+ * (the same operations in the same order), with the work they share done once — gelu_tanh's exp(−2u); in f32,
+ * gelu_erf's exp(−y²) and its erfc (f64 keeps the two-piece forms).
+ */
+export function geluWithGradRange(op: string, x: Float32Array | Float64Array, y: Float32Array | Float64Array,
+  d: Float32Array | Float64Array, g0: number, g1: number): void {
+  if (op === 'gelu_tanh') {
+    for (let i = g0; i < g1; i++) {
+      const v = x[i];
+      const u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+      const e = Math.exp(-2 * u);
+      const s = 1 / (1 + e);
+      y[i] = v / (1 + e);
+      d[i] = s + 2 * v * s * (1 - s) * (0.7978845608028654 * (1 + 3 * 0.044715 * v * v));
+    }
+  } else if (op !== 'gelu_erf') {
+    throw new Error(`cpu geluWithGrad: unknown op '${op}'`);
+  } else if (y instanceof Float32Array) {
+    for (let i = g0; i < g1; i++) {
+      const v = x[i];
+      const t = -v * 0.7071067811865476;
+      const e = Math.exp(-t * t);
+      const half = 0.5 * (Math.abs(t) <= 0.46875 ? 1 - erfSmall(t) : erfcWith(t, e)); // Φ(v)
+      y[i] = v * half;
+      d[i] = half + v * 0.3989422804014327 * e;
+    }
+  } else {
+    for (let i = g0; i < g1; i++) { y[i] = geluErf(x[i]); d[i] = geluErfGrad(x[i]); }
+  }
+}
+
 /** One contiguous output row: out[o + j] = op(a[ia + j·sa], b[ib + j·sb]) for j < len. */
 export function binaryRow(op: string, out: Float32Array | Float64Array, o: number, a: Float32Array | Float64Array, ia: number,
   sa: number, b: Float32Array | Float64Array, ib: number, sb: number, len: number): void {

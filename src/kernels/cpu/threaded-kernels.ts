@@ -12,7 +12,7 @@ import { layernormDxRows, layernormParamGradColumns, layernormRows } from './lay
 import { adamwRange } from './optim.js';
 import {
   binaryFlat, binaryRow, binaryRows, erf, erfc, erfcPositive, erfcRatio, erfcWith, erfSmall, geluErf, geluErfF32,
-  geluErfGrad, geluErfGradF32, geluTanh, geluTanhGrad, unaryRange,
+  geluErfGrad, geluErfGradF32, geluTanh, geluTanhGrad, geluWithGradRange, unaryRange,
 } from './pointwise.js';
 import { sumColumns, sumRows } from './reduce.js';
 import { softmaxRows } from './softmax.js';
@@ -20,7 +20,7 @@ import { gemmRowsF32x4 } from './wasm-gemm.js';
 
 const table = () => ({
   gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, layernormParamGradColumns,
-  adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows,
+  adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange,
 });
 
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */

@@ -21,3 +21,12 @@ export function unary(op: UnaryOp, x: FloatArray, n: number, dtype: FloatDType, 
   return out;
 }
 
+/** y = gelu(x) and dydx = gelu′(x) in one pass (pointwise.ts: geluWithGradRange). */
+export function geluWithGrad(op: 'gelu_erf' | 'gelu_tanh', x: FloatArray, n: number, dtype: FloatDType): { y: FloatArray; dydx: FloatArray } {
+  if (op !== 'gelu_erf' && op !== 'gelu_tanh') throw new BackendError(`cpu geluWithGrad: unknown op '${op as string}'`);
+  const y = floatArray(dtype, n, false); // both written everywhere
+  const dydx = floatArray(dtype, n, false);
+  runThreaded('geluWithGradRange', [op, x, y, dydx], n, threadsFor(40 * n), { writes: [2, 3] });
+  return { y, dydx };
+}
+

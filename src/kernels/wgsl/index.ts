@@ -28,7 +28,7 @@ import { GpuRuntime, GpuStorage } from './runtime.js';
 import type { RowKernel } from './shader.js';
 import { slice, writeRegion } from './slice.js';
 import { softmax } from './softmax.js';
-import { unary } from './unary.js';
+import { geluWithGrad, unary } from './unary.js';
 import { where } from './where.js';
 
 export { GpuUnavailableError, GpuDeviceError, requestGpu, type GpuOptions } from './device.js';
@@ -132,6 +132,11 @@ export class WebGpuBackend implements Backend {
   unary(op: UnaryOp, x: Storage, n: number, dtype: FloatDType, param?: number): Storage {
     this.launch(`unary:${op}`, dtype);
     return unary(this.rt, op, gpu(x), n, param);
+  }
+
+  geluWithGrad(op: 'gelu_erf' | 'gelu_tanh', x: Storage, n: number, dtype: FloatDType): { y: Storage; dydx: Storage } {
+    this.launch(`unary:${op}+grad`, dtype);
+    return geluWithGrad(this.rt, op, gpu(x), n);
   }
 
   binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape, dtype: FloatDType): Storage {

@@ -130,3 +130,18 @@ export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage, n: number, par
   });
   return out;
 }
+
+/** y = gelu(x) and dydx = gelu′(x) (the gelu_*_grad kernels' derivative) in one dispatch. */
+export function geluWithGrad(rt: GpuRuntime, op: 'gelu_erf' | 'gelu_tanh', x: GpuStorage, n: number): { y: GpuStorage; dydx: GpuStorage } {
+  const y = rt.alloc(n * 4);
+  const dydx = rt.alloc(n * 4);
+  rt.dispatch({
+    key: `unary:${op}+grad`,
+    source: () => header([ro('a'), rw('out'), rw('d')]) + WGSL_MATH +
+      main1d('p(0u)', `let x = a[i];\n  out[i] = ${EXPR[op]};\n  d[i] = ${op}_grad_f(x);`),
+    bindings: [x, y, dydx],
+    meta: [n],
+    groups: groups1d(n, rt.maxGroups1d),
+  });
+  return { y, dydx };
+}
