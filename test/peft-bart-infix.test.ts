@@ -88,6 +88,9 @@ describe('infix tuning on BART (f64, CPU)', () => {
       expect(maxRelDiff(values(withInfix.loss!), values(baseline.loss!))).toBeLessThanOrEqual(1e-12);
       const given = noGrad(() => peft.forward({ ids: i32([x]), decoderIds: i32([[START, ...y.slice(0, -1)]]) }));
       expect(values(given.logits)).toEqual(values(withInfix.logits));
+      // a decoder mask of the caller's length gets 1s at the slots
+      const masked = noGrad(() => peft.forward({ ids: i32([x]), labels: i32([y]), decoderAttentionMask: tensor(y.map(() => 1), [1, y.length], f64) }));
+      expect(values(masked.logits)).toEqual(values(withInfix.logits));
       method.params.dispose();
     }), { numRuns: 20, seed: 7 });
   });
