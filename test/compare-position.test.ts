@@ -4,7 +4,8 @@
  * parameter counts are the ones that design implies, for any P and hidden size); early stopping breaks a ROUGE-L tie
  * by the validation loss; the report plots the rows' own numbers; end to end on a tiny random GPT-2, the rows are
  * finite, the trained rows move the loss away from frozen's, merge-results keeps them and `--rerun` (in worker
- * threads) repeats every number; bad flags are one line.
+ * threads) repeats every number; the same on bart-tiny (--task subject-seq2seq: three prefix sets vs a decoder infix vs
+ * an encoder prompt vs frozen, with their parameter counts); bad flags are one line.
  */
 import fc from 'fast-check';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -14,9 +15,10 @@ import { describe, expect, it } from 'vitest';
 import { cpu } from '../src/kernels/cpu/index.js';
 import { baseOf } from '../src/peft/base.js';
 import { renderReport } from '../src/report/report.js';
+import { esc } from '../src/report/svg.js';
 import type { AblationResult, CompareResult } from '../src/report/results.js';
 import { earlyStopping } from '../src/train/compare-run.js';
-import { POSITION_VARIANTS, positionShapes } from '../src/train/compare-position.js';
+import { BART_POSITION_VARIANTS, POSITION_VARIANTS, positionShapes } from '../src/train/compare-position.js';
 import { loadGpt2 } from '../src/train/model-dir.js';
 import { mergeResults } from '../tools/merge-results.js';
 import { runCli } from './helpers/cli.js';
@@ -161,17 +163,59 @@ describe('webpeft compare --ablation position', () => {
     expect(numbers(r2)).toEqual(numbers(r));
   }, 600_000);
 
+  it('on BART (--task subject-seq2seq): three prefix sets vs decoder infix vs encoder prompt vs frozen, their counts, finite rows, the report, and --rerun repeats every number', async () => {
+    const flags = ['--task', 'subject-seq2seq', '--backend', 'cpu', '--methods', 'frozen', '--steps', '2', '--eval-every', '2', '--patience', '1', '--seeds', '7,8',
+      '--eval-limit', '4', '--batch-size', '4', '--max-length', '24', '--virtual-tokens', '2', '--hidden', '8', '--ablation', 'position'];
+    const first = await runCli('compare', ...flags, '--out', join(dir, 'bart'));
+    expect(first.code, first.err).toBe(0);
+    const r = JSON.parse(readFileSync(join(dir, 'bart', 'results.json'), 'utf8')) as CompareResult;
+    expect(r.settings).toMatchObject({ task: 'subject-seq2seq', model: 'bart-tiny', ablations: ['position'], virtualTokens: 2, hidden: 8 });
+    const [a] = r.ablations;
+    expect([a!.kind, a!.family, a!.virtualTokens, a!.mlpHidden]).toEqual(['position', 'bart', 2, 8]);
+    expect(a!.rows.map((row) => [row.method, row.label])).toEqual(BART_POSITION_VARIANTS.map((v) => [v.method, v.label]));
+    // bart-tiny: D = 64, 2 encoder and 2 decoder layers; P = 2, MLP hidden 8. A prefix set: Embedding(2, 64) → Linear(64, 8)
+    // → Linear(8, 2·2·64), one per stack; the infix: the same MLP to 2·64 (one activation per decoder layer); the prompt: 2 × 64
+    const mlp = (width: number) => 2 * 64 + (64 * 8 + 8) + (8 * width + width);
+    expect(a!.rows.map((row) => row.trainable)).toEqual([3 * mlp(2 * 2 * 64), mlp(2 * 64), 2 * 64, 0]);
+    for (const row of a!.rows) {
+      for (const v of [row.validation, row.validationSe, row.test, row.testSe]) expect(Number.isFinite(v), row.label).toBe(true);
+      for (const k of ['validation targetLoss', 'validation rouge1', 'validation rouge2', 'test targetLoss']) {
+        expect(Number.isFinite(row.extra![k]), `${row.label} ${k}`).toBe(true);
+        expect(Number.isFinite(row.extraSe![k]), `${row.label} ${k} SE`).toBe(true);
+      }
+      expect(row.extra!['validation rouge1']).toBeGreaterThanOrEqual(row.validation);
+      expect(row.extra!['validation targetLoss']).toBeGreaterThan(0);
+    }
+    // frozen is the main frozen row (the same run); the trained variants moved the loss, and differ from each other
+    const lossOf = (row: AblationResult['rows'][number]) => row.extra!['validation targetLoss']!;
+    expect(lossOf(a!.rows[3]!)).toBe(r.methods.find((m) => m.method === 'frozen')!.extra['validation targetLoss']);
+    for (const row of a!.rows.slice(0, 3)) expect(Math.abs(lossOf(row) - lossOf(a!.rows[3]!)), row.label).toBeGreaterThan(1e-4);
+    expect(lossOf(a!.rows[0]!)).not.toBe(lossOf(a!.rows[1]!));
+    const html = readFileSync(join(dir, 'bart', 'report.html'), 'utf8');
+    expect(html).toContain('Ablation: position of the virtual tokens (prefix vs infix)');
+    expect(html).toContain('the prefix in three sets (encoder self-attention, decoder self-attention, cross-attention; a key and a value per layer of each) where the infix has one activation per decoder layer');
+    for (const row of a!.rows) expect(html).toContain(`<title>${esc(row.label)}: ${lossOf(row).toFixed(3)}</title></circle>`);
+
+    const again = await runCli('compare', '--rerun', join(dir, 'bart', 'results.json'), '--out', join(dir, 'bart-again'));
+    expect(again.code, again.err).toBe(0);
+    const r2 = JSON.parse(readFileSync(join(dir, 'bart-again', 'results.json'), 'utf8')) as CompareResult;
+    expect(r2.settings).toEqual(r.settings);
+    const numbers = (x: CompareResult) => x.ablations.map((b) => b.rows.map((row) => [row.label, row.validation, row.validationSe, row.test, row.testSe, row.trainable, row.extra, row.extraSe]));
+    expect(numbers(r2)).toEqual(numbers(r));
+  }, 300_000);
+
   it('compare --help names the ablation, its task and what it reports', async () => {
     const help = await runCli('compare', '--help');
     expect(help.out).toContain('|multitask|position|');
-    expect(help.out).toMatch(/position +\(--task subject, GPT-2 only\) Prefix-Tuning §7\.2: prefix \[PREFIX; x; y\] vs infix \[x; INFIX; y\]/);
+    expect(help.out).toMatch(/position +\(--task subject: GPT-2; --task subject-seq2seq: BART\) Prefix-Tuning §7\.2: prefix \[PREFIX; x; y\] vs\s+infix \[x; INFIX; y\]/);
+    expect(help.out).toMatch(/on BART the prefix is the three sets of prefix-placement and the infix P\s+decoder slots between decoder_start and the subject/);
     expect(help.out).toMatch(/ROUGE-L\/1\/2 and the teacher-forced loss/);
   });
 
   it('refuses bad input in one line', async () => {
     const cases: [string[], RegExp][] = [
-      [['--task', 'spam', '--methods', 'frozen', '--ablation', 'position'], /--ablation position is an ablation of --task subject \(GPT-2 generation\), not of --task spam/],
-      [['--task', 'subject-seq2seq', '--methods', 'frozen', '--ablation', 'position'], /--ablation position is an ablation of --task subject \(GPT-2 generation\), not of --task subject-seq2seq/],
+      [['--task', 'spam', '--methods', 'frozen', '--ablation', 'position'], /--ablation position is an ablation of --task subject \(GPT-2 generation\) or subject-seq2seq \(BART\), not of --task spam/],
+      [['--task', 'subject-seq2seq', '--methods', 'frozen', '--ablation', 'position', '--virtual-tokens', '0'], /--ablation position: --virtual-tokens must be at least 1 \(got 0/],
       [['--task', 'subject', '--methods', 'frozen', '--ablation', 'position', '--virtual-tokens', '0'], /--ablation position: --virtual-tokens must be at least 1 \(got 0/],
       [['--task', 'subject', '--ablation', 'positions'], /unknown --ablation 'positions'/],
     ];

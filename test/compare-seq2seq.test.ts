@@ -72,7 +72,7 @@ describe('webpeft compare --task subject-seq2seq', () => {
   it('refuses methods and ablations that do not run on BART, in one line', async () => {
     const bad = await runCli('compare', '--task', 'subject-seq2seq', '--methods', 'bitfit', '--backend', 'cpu', '--steps', '1');
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/method 'bitfit' is not available on BART here \(frozen, full, prefix, prompt, ptuning-v2\)/);
+    expect(bad.err).toMatch(/method 'bitfit' is not available on BART here \(frozen, full, prefix, prompt, ptuning-v2, infix\)/);
     const wrong = await runCli('compare', '--task', 'spam', '--ablation', 'prefix-placement', '--backend', 'cpu', '--steps', '1');
     expect(wrong.code).toBe(1);
     expect(wrong.err).toMatch(/prefix-placement is an ablation of --task subject-seq2seq/);

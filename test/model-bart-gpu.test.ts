@@ -1,7 +1,7 @@
 /**
  * BART and its three-stack prefix on the WebGPU backend compute what they compute on the CPU backend: the same
  * checkpoint and inputs, f32 on both (tolerance as in model-gpu.test.ts: 256 · 2^-23 relative to max(1, |x|)), and
- * the prefix gradients within the f32 parity bound of gradcheck.ts. With CI=true a missing adapter fails.
+ * the prefix and decoder-infix gradients within the f32 parity bound of gradcheck.ts. With CI=true a missing adapter fails.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/autograd/backend.js';
@@ -13,7 +13,8 @@ import { parseBartConfig } from '../src/io/bart-config.js';
 import { cpu } from '../src/kernels/cpu/index.js';
 import { Rng } from '../src/kernels/rng.js';
 import { Bart } from '../src/models/bart.js';
-import { BartPeftModel, bartPrefixTuning, generateWithBart } from '../src/peft/seq2seq.js';
+import { infixTuning } from '../src/peft/infix-tuning.js';
+import { BartPeftModel, bartBase, bartPrefixTuning, generateWithBart } from '../src/peft/seq2seq.js';
 import { acquireGpu } from './helpers/gpu.js';
 
 const gpu = await acquireGpu();
@@ -76,6 +77,28 @@ describe.skipIf(!gpu)('BART on WebGPU equals the CPU backend', () => {
     const [gc, gg] = [await grads(onCpu, cpu), await grads(onGpu, gpu!)];
     expect(gg.length).toBe(gc.length);
     gc.forEach((g, i) => expectClose(gg[i], g));
+    onCpu.dispose();
+    onGpu.dispose();
+  });
+
+  it('a decoder infix (MLP): logits, loss and the gradient of every infix tensor, and cached greedy generation', async () => {
+    const [onCpu, onGpu] = await pair();
+    const run = async (model: Bart, backend: Backend) => {
+      const method = infixTuning(bartBase(model, 'decoder'), { numVirtualTokens: 2, projection: { hidden: 6 }, seed: 9 });
+      const peft = new BartPeftModel(model, { decoder: [method] });
+      const pass = await tidyAsync(async () => {
+        const out = peft.forward(on(backend));
+        backward(out.loss!);
+        return { logits: await out.logits.data(), loss: await out.loss!.data(), grads: await Promise.all(method.params.trainable().map((t) => t.grad!.data())) };
+      });
+      return { ...pass, tokens: (await generateWithBart(peft, [[0, 5, 9, 2], [0, 7, 2]], { maxNewTokens: 4, stopTokens: [] })).tokens };
+    };
+    const [c, g] = [await run(onCpu, cpu), await run(onGpu, gpu!)];
+    expectClose(g.logits, c.logits);
+    expectClose(g.loss, c.loss);
+    expect(g.grads.length).toBe(5);
+    c.grads.forEach((grad, i) => expectClose(g.grads[i]!, grad));
+    expect(g.tokens).toEqual(c.tokens);
     onCpu.dispose();
     onGpu.dispose();
   });

@@ -207,7 +207,7 @@ describe('infix tuning on GPT-2 (f64, CPU)', () => {
   });
 
   it('refuses what it cannot do, in one line: BERT, no slots, an input prompt beside it, a wrong-sized table', async () => {
-    expect(() => infixTuning({ ...base, family: 'bert' }, { numVirtualTokens: 2 })).toThrow('infix tuning: GPT-2 only');
+    expect(() => infixTuning({ ...base, family: 'bert' }, { numVirtualTokens: 2 })).toThrow('infix tuning: GPT-2 and BART only (a bert model has no per-layer hidden hook)');
     const peft = new PeftModel(model, [infixTuning(base, { numVirtualTokens: 2, projection: null })]);
     expect(() => peft.forward({ ids: ids([[1, 2, 3]]) })).toThrow(/infix tuning needs the positions of its slots/);
     const both = new PeftModel(model, [[infixTuning(base, { numVirtualTokens: 2, projection: null }), await promptTuning(base, { numVirtualTokens: 2 })]]);
@@ -297,7 +297,7 @@ describe('webpeft train --method infix on the subject task', () => {
     expect(e.out).toMatch(/validation: ROUGE-L \d\.\d{4}, targetLoss \d/);
     const bert = await runCli('train', '--task', 'spam', '--method', 'infix', '--model', await tinyBertDir(), '--steps', '1', '--out', `${out}-bert`);
     expect(bert.code).toBe(1);
-    expect(bert.err).toMatch(/infix tuning: GPT-2 only/);
+    expect(bert.err).toMatch(/infix tuning: GPT-2 and BART only/);
 
     // --stop-after 2, then --resume, equals the uninterrupted run: the MLP encoder and its AdamW moments, bit for bit
     const { readFileSync } = await import('node:fs');

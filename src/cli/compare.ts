@@ -49,10 +49,12 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
                       --pretrain-steps steps (default --steps) on their training splits only; then the target task (--task)
                       from that prompt with a fresh head, vs P-tuning v2 from scratch, vs a prompt pretrained on the target
                       alone for as many steps; each row its own lr, early stopping on the target's validation split
-    position          (--task subject, GPT-2 only) Prefix-Tuning §7.2: prefix [PREFIX; x; y] vs infix [x; INFIX; y], the same
-                      --virtual-tokens and the same MLP (--hidden), vs embedding-only (prompt tuning) vs frozen;
-                      ROUGE-L/1/2 and the teacher-forced loss of the reference subjects, each ± standard error
-                      (on --task subject a check that ties the best ROUGE-L is a gain when its validation loss is lower)
+    position          (--task subject: GPT-2; --task subject-seq2seq: BART) Prefix-Tuning §7.2: prefix [PREFIX; x; y] vs
+                      infix [x; INFIX; y], the same --virtual-tokens and the same MLP (--hidden), vs embedding-only
+                      (prompt tuning) vs frozen; on BART the prefix is the three sets of prefix-placement and the infix P
+                      decoder slots between decoder_start and the subject; ROUGE-L/1/2 and the teacher-forced loss of
+                      the reference subjects, each ± standard error (on --task subject a check that ties the best
+                      ROUGE-L is a gain when its validation loss is lower)
     gpt-vs-bert       (--task spam) P-tuning's "GPT understands, too": gpt2-tiny and bert-tiny each P-tuned (prompt encoder
                       only; body and LM head frozen) and read the paper's way, through its own pretrained LM head by a
                       verbalizer — class ham = " ham", spam = " spam" (one token in both vocabularies), the logit at

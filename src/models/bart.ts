@@ -12,7 +12,8 @@
  * `model.encoder.layers.0.self_attn.q_proj.weight`, …); `final_logits_bias` is a buffer (not a parameter, as in HF,
  * so `params` counts bart-base at HF's 139,420,416). PEFT methods enter through one set of hooks per attention
  * stack — encoder self-attention, decoder self-attention, decoder cross-attention — so a prefix can sit in each
- * (the Prefix-Tuning paper's [PREFIX; x; PREFIX'; y]).
+ * (the Prefix-Tuning paper's [PREFIX; x; PREFIX'; y]). The decoder's hooks may also rewrite the decoder's hidden state
+ * entering each layer after the first (ModelHooks.hidden, as GPT-2 calls it); the encoder calls no hidden hook.
  */
 import type { Backend } from '../autograd/backend.js';
 import { tensor } from '../autograd/create.js';
@@ -35,7 +36,10 @@ import { type ParamSpec, type Params, type Placement, buildParams, spec } from '
 export interface BartHooks {
   /** Input rewrite of the encoder sequence, K/V rewrite of encoder self-attention. */
   encoder?: ModelHooks;
-  /** Input rewrite of the decoder sequence, K/V rewrite of decoder self-attention (positions start after its prefix). */
+  /**
+   * Input rewrite of the decoder sequence, K/V rewrite of decoder self-attention (positions start after its prefix),
+   * rewrite of the hidden state entering decoder layers 1 … L − 1 (`hidden`).
+   */
   decoder?: ModelHooks;
   /** K/V rewrite of the decoder's cross-attention over the encoder output (only `kv` is used). */
   cross?: ModelHooks;
@@ -262,7 +266,10 @@ export class Bart {
     const newMask = castTo(x.attentionMask, this.dtype);
     const keyMask = cache?.self.mask ? concat([cache.self.mask, newMask], 1) : newMask;
     cache?.self.setMask(keyMask);
-    for (let l = 0; l < c.decoderLayers; l++) h = this.decoderLayer(l, h, keyMask, encoded, drop, hooks, cache);
+    for (let l = 0; l < c.decoderLayers; l++) {
+      if (l > 0 && hooks?.decoder?.hidden) h = hooks.decoder.hidden(l, h, past);
+      h = this.decoderLayer(l, h, keyMask, encoded, drop, hooks, cache);
+    }
     const logits = add(matmul(h, this.params.tensor(c.tieWordEmbeddings ? 'model.shared.weight' : 'lm_head.weight'), { transB: true }), this.finalLogitsBias);
     const out: BartOutput = { logits, hidden: h, encoderHidden: encoded.hidden, encoderMask: encoded.mask };
     if (x.labels) {

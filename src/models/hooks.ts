@@ -43,7 +43,8 @@ export interface ModelHooks {
   /**
    * Rewrites the residual stream entering block `layer` (1 ≤ layer < L; what enters block 0 is the input hook's).
    * h: (B, T, D) holds sequence positions past … past + T − 1, where past = positions already in a KV cache.
-   * GPT-2 calls it (infix tuning); BERT and BART do not.
+   * GPT-2 and BART's decoder call it (BART: the output of decoder layer `layer` − 1, after its final layer norm);
+   * BERT and BART's encoder do not.
    */
   hidden?(layer: number, h: Tensor, past: number): Tensor;
   /** Key positions a kv hook adds in front at every layer (GPT-2 and BERT position ids start after them, as HF). */

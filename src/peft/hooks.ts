@@ -6,7 +6,8 @@
  *   - KV prefixes: each layer's keys/values get P positions in front, the key mask 1s; GPT-2 positions start
  *     at P (kvPrefixLength), as HF does with past_key_values.
  *   - infix activations: at template slots among the real tokens, the input embedding and the residual stream
- *     entering every later layer are replaced (the slots keep their real positions), labels at the slots get −100.
+ *     entering every later layer are replaced (the slots keep their real positions), labels whose target is a slot
+ *     get −100 (GPT-2: the labels at the slots; BART, whose labels are the next tokens: the labels one before them).
  * Mixed-adapter batches: row b uses adapter adapterIds[b]; the adapters' tables are stacked and each row
  * gathers its own (an embedding lookup, so gradients scatter back to the right adapter).
  */
@@ -152,19 +153,27 @@ export function buildHooks(base: BaseModel, adapters: PeftMethod[][], o: HookOpt
     if (all.shape[2] !== L * D) throw new Error(`infix width ${all.shape[2]} != layers·hidden = ${L * D}`);
     const slots = o.layout.slots;
     const atLayer = (l: number) => narrow(all, 2, l * D, D); // (B, P, D)
-    hooks.input = (x) => ({ ...placeVirtual(x, atLayer(0), slots), labels: x.labels ? ignoreAtSlots(x.labels, slots) : undefined });
+    // GPT-2's labels[t] is the token at t (its loss shifts), BART's the token after t (its decoder inputs are the labels
+    // shifted right): either way, what is ignored is every label whose target is a slot
+    const shift = base.family === 'bart' ? 1 : 0;
+    hooks.input = (x) => ({ ...placeVirtual(x, atLayer(0), slots), labels: x.labels ? ignoreAtSlots(x.labels, slots, shift) : undefined });
     // a KV cache holds the slots after the first pass; later passes feed only new (real) tokens
     hooks.hidden = (layer, h, past) => (past > 0 ? h : atSlots(h, atLayer(layer), slots));
   }
   return hooks;
 }
 
-/** Labels −100 at the virtual slots (they have no target), through the float kernels (ids < 2^24 are exact). */
-function ignoreAtSlots(labels: Tensor, slots: Int32Array): Tensor {
+/**
+ * Labels −100 wherever their target is a virtual slot (it has no target), through the float kernels (ids < 2^24 are
+ * exact): label (b, t) is ignored when position t + shift of row b is a slot (shift 0: GPT-2's labels, 1: BART's).
+ */
+function ignoreAtSlots(labels: Tensor, slots: Int32Array, shift: 0 | 1): Tensor {
   if (slots.length !== labels.size) throw new Error(`template slots cover ${slots.length} positions, the labels ${labels.size}`);
+  const T = labels.shape[labels.rank - 1]!;
+  const isSlot = (i: number) => (i % T) + shift < T && slots[i + shift]! >= 0;
   const opts = { backend: labels.backend, dtype: 'f32' as const };
-  const real = tensor(Float32Array.from(slots, (k) => (k < 0 ? 1 : 0)), labels.shape, opts);
-  const ignored = tensor(Float32Array.from(slots, (k) => (k < 0 ? 0 : -100)), labels.shape, opts);
+  const real = tensor(Float32Array.from(slots, (_k, i) => (isSlot(i) ? 0 : 1)), labels.shape, opts);
+  const ignored = tensor(Float32Array.from(slots, (_k, i) => (isSlot(i) ? -100 : 0)), labels.shape, opts);
   const mixed = add(mul(castTo(labels, 'f32'), real), ignored);
   return wrap(labels.backend, labels.backend.cast(mixed.storage, mixed.size, 'f32', 'i32'), labels.shape, 'i32');
 }

@@ -2,7 +2,7 @@
  * Infix Tuning: the position ablation of Li & Liang's Prefix-Tuning (§7.2, "[x; INFIX; y]"): the same trainable
  * activations at every layer, placed between the input x and the output y instead of in front of x.
  *
- * What is trained, precisely (GPT-2, L blocks, width D, P infix tokens). The sequence is x, then P infix slots,
+ * What is trained, precisely (GPT-2, L blocks, width D, P infix tokens; BART below). The sequence is x, then P infix slots,
  * then y; the slots take real positions between x and y (slot k of a row whose x has n tokens sits at position
  * n + k, and y follows at n + P …), so position embeddings, the causal mask and the attention mask treat them as
  * ordinary tokens. The method owns a table A of shape (P, L·D); block l of row k, A[k, l·D : (l + 1)·D], is
@@ -16,9 +16,30 @@
  * the first prediction of y a constant, whatever x is.
  *
  * A is trained directly, or (default, as Li & Liang train prefixes) through Embedding(P, D) → Linear(D, h) → tanh →
- * Linear(h, L·D); `collapse()` keeps only the table it produces. Labels at the slots are −100 (src/peft/hooks.ts).
- * GPT-2 only: BERT and BART have no per-layer hidden hook. Where the slots are is a `VirtualLayout` of kind
- * 'slots' given with each pass (`infixBatch`, `infixPrompts` build it).
+ * Linear(h, L·D); `collapse()` keeps only the table it produces, so it trains P·L·D values directly, or
+ * P·D + (D·h + h) + (h·L·D + L·D) through the MLP. Labels whose target is a slot are −100 (src/peft/hooks.ts).
+ * Where the slots are is a `VirtualLayout` of kind 'slots' given with each pass (`infixSlots`, `infixPrompts` build it).
+ *
+ * BART (an encoder-decoder: x is the source the encoder reads, y the target the decoder writes). The infix is a
+ * decoder method, built on the decoder's base (`bartBase(model, 'decoder')`: L = decoder layers): its slots are P
+ * decoder positions right after decoder_start, so the decoder input is [start; INFIX; y] — slot k at position 1 + k,
+ * y's tokens following at 1 + P … (real decoder positions: the learned position embeddings, the causal mask and the
+ * decoder mask treat the slots as tokens, and y shifts by P). Block l of row k of A is
+ *   - l = 0:      the token embedding of slot k as BART's decoder forms it (shared[id]·s, s = √D with scale_embedding;
+ *                 the position embedding is added and layernorm_embedding applied after, as for any token);
+ *   - 1 ≤ l < L:  the hidden state entering decoder layer l at slot k (the output of layer l − 1, after its final
+ *                 layer norm; the model's own value is discarded).
+ * As on GPT-2 the last layer's output at the slots is the model's own, and it is where y's first token is read: the
+ * last slot predicts y₁ (the labels are [−100 × P; y], nothing is read at decoder_start or the earlier slots). The
+ * slots' self-attention keys and values at layer l come from A's block l alone, so what y reads of the infix does not
+ * depend on x; the last slot's output reads x through cross-attention, as GPT-2's last slot reads x. The encoder is
+ * untouched (x's encoding never sees the infix), so the infix sits exactly between x and y. Generation feeds
+ * [start; slots] in its first step and reads the first generated token at the last slot; later steps go one token
+ * at a time through the cache, which holds the slots' keys and values. `BartPeftModel` (./seq2seq.ts) inserts the
+ * slots into every pass itself, so a caller's decoder inputs and labels are the same as without an infix. Slots
+ * before decoder_start ([INFIX; start; y]) would move decoder_start off position 0, where BART was pretrained to see
+ * it; after it, decoder_start stays as pretrained and the slots see it. BERT has no per-layer hidden hook, and BART's
+ * encoder and cross stacks take no infix.
  */
 import { noGrad } from '../autograd/op.js';
 import { keep, tidy, type Tensor } from '../autograd/tensor.js';
@@ -49,7 +70,7 @@ export interface InfixMethod extends PeftMethod {
 }
 
 export function infixTuning(base: BaseModel, c: InfixTuningConfig): InfixMethod {
-  if (base.family !== 'gpt2') throw new Error(`infix tuning: GPT-2 only (a ${base.family} model has no per-layer hidden hook)`);
+  if (base.family === 'bert') throw new Error('infix tuning: GPT-2 and BART only (a bert model has no per-layer hidden hook)');
   const P = c.numVirtualTokens;
   const { hidden: D, layers: L } = base;
   const width = L * D;

@@ -30,7 +30,8 @@ export type MethodName = AnySpec['name'];
 export const ALL_METHOD_NAMES: MethodName[] = METHOD_SPECS.map((s) => s.name);
 /**
  * The seed's methods and the two baselines — what `compare` runs by default on any task. Infix tuning, the
- * Prefix-Tuning paper's position ablation, is GPT-2 only and needs its slots laid out by the task: asked for by name.
+ * Prefix-Tuning paper's position ablation, runs on GPT-2 and BART's decoder only and needs its slots laid out (by the
+ * task on GPT-2, by BartPeftModel on BART): asked for by name.
  */
 export const METHOD_NAMES: MethodName[] = ALL_METHOD_NAMES.filter((n) => n !== 'infix');
 /** The typed config of a method by name: MethodConfig<'prompt'> is PromptTuningConfig. */

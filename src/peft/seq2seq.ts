@@ -8,19 +8,24 @@
  *
  * HF PEFT's PeftModelForSeq2SeqLM passes past_key_values to the decoder only (and its prefix stands for both decoder
  * stacks); `bartPrefixPlacement(model, c, 'decoder')` is that setting, and the three-stack form ('all') is the paper's.
+ *
+ * Infix tuning ([x; INFIX; y], ./infix-tuning.ts) is a decoder method: its P slots are decoder positions 1 … P, between
+ * decoder_start and the target y, and `BartPeftModel` inserts them into each pass itself (`withDecoderSlots`), so the
+ * callers' inputs and labels are the same as without it; generation feeds decoder_start and the P slots first.
  */
 import { noGradAsync } from '../autograd/op.js';
 import { type Tensor, tidyAsync } from '../autograd/tensor.js';
 import { tensor } from '../autograd/create.js';
-import { narrow } from '../autograd/functions.js';
-import { noGrad } from '../autograd/op.js';
+import { concat, narrow } from '../autograd/functions.js';
+import { noGrad, wrap } from '../autograd/op.js';
 import { tidy } from '../autograd/tensor.js';
 import { Rng } from '../kernels/rng.js';
 import { type Bart, BartCache, type BartHooks, type BartInput, type BartOutput } from '../models/bart.js';
-import { ModelInputError } from '../models/common.js';
+import { ModelInputError, castTo, filled } from '../models/common.js';
 import { type GenerateOptions, argmax, sample } from '../models/generate.js';
 import type { LayerKV, ModelHooks } from '../models/hooks.js';
-import { buildHooks } from './hooks.js';
+import { buildHooks, type VirtualLayout } from './hooks.js';
+import { infixSlots } from './infix-tuning.js';
 import { applyMasks, type BaseModel, type PassContext, type PeftMethod } from './method.js';
 import { type PrefixMethod, type PrefixTuningConfig, prefixTuning } from './prefix-tuning.js';
 
@@ -66,10 +71,21 @@ export function bartPrefixPlacement(model: Bart, c: PrefixTuningConfig, placemen
   throw new Error(`bart prefix placement: unknown ${String(_)}`);
 }
 
+/** Where a decoder infix's slots sit: decoder positions INFIX_START … INFIX_START + P − 1 (after decoder_start). */
+export const INFIX_START = 1;
+
 /** A BART model under an adapter: masks applied once, hooks per stack built for each pass. */
 export class BartPeftModel {
+  /** Infix slots in the decoder (0 without an infix): P decoder positions after decoder_start in every pass. */
+  readonly decoderSlots: number;
+
   constructor(readonly model: Bart, readonly adapter: BartAdapter) {
     if (adapter.cross?.some((m) => m.input)) throw new Error('bart: cross-attention takes K/V methods only (an input method belongs to the encoder or decoder)');
+    for (const stack of ['encoder', 'cross'] as const) {
+      const infix = adapter[stack]?.find((m) => m.hidden);
+      if (infix) throw new Error(`bart: ${infix.kind} rewrites decoder layers (its slots are decoder positions); it cannot sit in the ${stack} stack`);
+    }
+    this.decoderSlots = (adapter.decoder ?? []).reduce((n, m) => n + (m.hidden?.numVirtualTokens ?? 0), 0);
     applyMasks(bartBase(model, 'encoder'), this.methods());
   }
 
@@ -81,26 +97,65 @@ export class BartPeftModel {
     return [...this.model.params.trainable(), ...this.methods().flatMap((m) => m.params.trainable())];
   }
 
-  /** The hooks of one pass (batch B). */
-  hooks(ctx: PassContext): BartHooks {
+  /**
+   * The hooks of one pass (batch B) whose decoder input has `decoderLength` positions with the infix slots in them
+   * (needed only under a decoder infix: the slots' layout).
+   */
+  hooks(ctx: PassContext, decoderLength = INFIX_START + this.decoderSlots): BartHooks {
     const hooks: BartHooks = {};
+    const P = this.decoderSlots;
+    const layout: VirtualLayout | undefined = P > 0 ? infixSlots(new Array<number>(ctx.batch).fill(INFIX_START), decoderLength, P) : undefined;
     for (const stack of BART_STACKS) {
       const methods = this.adapter[stack];
-      if (methods && methods.length > 0) hooks[stack] = buildHooks(bartBase(this.model, stack), [methods], { ctx });
+      if (methods && methods.length > 0) hooks[stack] = buildHooks(bartBase(this.model, stack), [methods], { ctx, layout: stack === 'decoder' ? layout : undefined });
     }
     return hooks;
   }
 
+  /** The model's forward under the adapter; under a decoder infix its P slots are inserted first (`withDecoderSlots`). */
   forward(input: Omit<BartInput, 'hooks'>): BartOutput {
     const ctx = { batch: input.ids.shape[0], train: input.train ?? false, seed: input.seed ?? 0 };
-    return this.model.forward({ ...input, hooks: this.hooks(ctx) });
+    if (this.decoderSlots === 0) return this.model.forward({ ...input, hooks: this.hooks(ctx) });
+    if (input.cache && input.cache.length > 0) throw new ModelInputError('bart: a cached pass under an infix goes through generateWithBart (the slots belong to the first pass)');
+    const slotted = withDecoderSlots(input, this.decoderSlots, this.model.config.padTokenId ?? 1);
+    const T = (slotted.decoderIds ?? slotted.labels)!.shape[1];
+    return this.model.forward({ ...slotted, hooks: this.hooks(ctx, T) });
   }
+}
+
+/**
+ * A pass's decoder inputs with P infix slots after decoder_start (positions 1 … P; what follows shifts by P):
+ * decoderIds [d₀, d₁, …] → [d₀, placeholder × P, d₁, …]; labels [l₀, l₁, …] → [−100 × P, l₀, l₁, …] (l₀, the target
+ * read at d₀, is now read at the last slot; nothing is read at d₀ and the earlier slots); a decoder mask gets 1s at
+ * the slots. Without decoderIds the model takes them from the new labels by its shift, which puts pad at the slots.
+ */
+export function withDecoderSlots<I extends Pick<BartInput, 'decoderIds' | 'labels' | 'decoderAttentionMask'>>(input: I, P: number, placeholder: number): I {
+  const out = { ...input };
+  const labels = input.labels;
+  if (!input.decoderIds && !labels) throw new ModelInputError('bart: give decoderIds or labels (decoder inputs are labels shifted right)');
+  if (labels) out.labels = concat([filled(labels, [labels.shape[0], P], -100, 'i32'), labels], 1);
+  if (input.decoderIds) out.decoderIds = insertAfterFirst(input.decoderIds, P, placeholder, 'i32');
+  if (input.decoderAttentionMask) out.decoderAttentionMask = insertAfterFirst(input.decoderAttentionMask, P, 1, input.decoderAttentionMask.dtype === 'f64' ? 'f64' : 'f32');
+  return out;
+}
+
+/** (B, T) → (B, T + P): column 0, then P columns of `value`, then columns 1 …; ids through the f32 kernels (exact below 2^24). */
+function insertAfterFirst(x: Tensor, P: number, value: number, dtype: 'i32' | 'f32' | 'f64'): Tensor {
+  const [B, T] = x.shape as [number, number];
+  if (T === 0) throw new ModelInputError('bart: an empty decoder input has no decoder_start to put the infix after');
+  const f = castTo(x, dtype === 'f64' ? 'f64' : 'f32');
+  const parts = [narrow(f, 1, 0, 1), filled(f, [B, P], value, f.dtype as 'f32' | 'f64')];
+  if (T > 1) parts.push(narrow(f, 1, 1, T - 1));
+  const joined = concat(parts, 1);
+  return dtype === 'i32' ? wrap(joined.backend, joined.backend.cast(joined.storage, joined.size, 'f32', 'i32'), joined.shape, 'i32') : joined;
 }
 
 export interface Seq2seqGenerateOptions extends Pick<GenerateOptions, 'maxNewTokens' | 'greedy' | 'temperature' | 'topK' | 'topP' | 'seed' | 'returnLogits'> {
   /** Stop tokens (default eos_token_id). */
   stopTokens?: number[];
   hooks?: BartHooks;
+  /** Tokens the first step feeds after decoder_start (HF's decoder_input_ids prompt; not returned): an infix's slots. */
+  decoderPrefix?: number[];
 }
 
 export interface Seq2seqResult {
@@ -136,13 +191,14 @@ export async function generateSeq2seq(model: Bart, sources: number[][], o: Seq2s
   const cache = new BartCache(c.decoderLayers);
   const V = c.vocabSize;
   try {
-    let next = new Array<number>(B).fill(c.decoderStartTokenId);
+    const first = [c.decoderStartTokenId, ...(o.decoderPrefix ?? [])];
+    let next = sources.flatMap(() => first);
     for (let step = 0; step < o.maxNewTokens; step++) {
       const last = noGrad(() => tidy(() => {
         const out = model.forward({
           ids: tensor(ids, [B, S], { ...where, dtype: 'i32' }),
           attentionMask: tensor(mask, [B, S], { ...where, dtype: model.dtype }),
-          decoderIds: tensor(next, [B, 1], { ...where, dtype: 'i32' }),
+          decoderIds: tensor(next, [B, next.length / B], { ...where, dtype: 'i32' }),
           hooks: o.hooks, cache,
         });
         const T = out.logits.shape[1];
@@ -167,9 +223,16 @@ export async function generateSeq2seq(model: Bart, sources: number[][], o: Seq2s
   return { tokens, ...(o.returnLogits ? { stepLogits } : {}) };
 }
 
-/** Generation under a BartPeftModel: the per-stack prefixes are computed once and live for the whole generation. */
-export function generateWithBart(peft: BartPeftModel, sources: number[][], o: Omit<Seq2seqGenerateOptions, 'hooks'>): Promise<Seq2seqResult> {
-  return noGradAsync(() => tidyAsync(() => generateSeq2seq(peft.model, sources, { ...o, hooks: peft.hooks({ batch: sources.length, train: false, seed: 0 }) })));
+/**
+ * Generation under a BartPeftModel: the per-stack prefixes are computed once and live for the whole generation. Under
+ * a decoder infix the first step feeds decoder_start and the P slots (placeholders the infix replaces at every layer),
+ * so the first generated token is read at the last slot; later steps feed one token each, after the slots.
+ */
+export function generateWithBart(peft: BartPeftModel, sources: number[][], o: Omit<Seq2seqGenerateOptions, 'hooks' | 'decoderPrefix'>): Promise<Seq2seqResult> {
+  const slots = new Array<number>(peft.decoderSlots).fill(peft.model.config.padTokenId ?? 1);
+  return noGradAsync(() => tidyAsync(() => generateSeq2seq(peft.model, sources, {
+    ...o, hooks: peft.hooks({ batch: sources.length, train: false, seed: 0 }), decoderPrefix: slots.length ? slots : undefined,
+  })));
 }
 
 /**

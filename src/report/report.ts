@@ -206,8 +206,11 @@ function positionSection(a: AblationResult, i: number, colorOf: (method: string,
   const lossKey = key('validation', 'targetLoss');
   const loss = dotChart({ id: `plot-ablation-${i}-loss`, title: 'Teacher-forced loss of the reference subjects (validation; lower is better)', xTitle: 'variant',
     yTitle: 'validation target loss (nats/token)', legend, bars: a.rows.map((row) => ({ label: row.label, color: color(row.method), value: ex(row, lossKey), error: exSe(row, lossKey) })) });
+  const bart = a.family === 'bart';
   const setup = a.virtualTokens === undefined ? '' : `${a.virtualTokens} virtual tokens in every variant; prefix and infix ${a.mlpHidden ? `through the same MLP (hidden ${a.mlpHidden})` : 'trained directly (no MLP)'}, `
-    + 'the prefix\u2019s last layer twice as wide (a key and a value per layer where the infix has one activation). ';
+    + (bart
+      ? 'the prefix in three sets (encoder self-attention, decoder self-attention, cross-attention; a key and a value per layer of each) where the infix has one activation per decoder layer. '
+      : 'the prefix\u2019s last layer twice as wide (a key and a value per layer where the infix has one activation). ');
   const cap = `Validation ${metric} (bars) and the teacher-forced loss of the reference subjects (dots), mean ± standard error over the seeds (the whiskers). ${setup}`
     + 'Where every variant\u2019s ROUGE-L sits at the frozen row\u2019s level the generation claim is not tested, and the loss is the comparison.';
   const cols: [string, (row: AblationResult['rows'][number]) => string][] = [
@@ -339,8 +342,9 @@ function ablationReading(a: AblationResult): string {
       + '(shared by all of them, each task with its own head), then trained on the target task from there with a fresh head, against the same method from a random prompt. '
       + 'The paper reports the pretrained prompt ahead; the target-only row pretrains on the target alone for as many steps, so a gain of the multi-task row over it '
       + 'is the other tasks\u2019 doing, not the extra steps\u2019.';
-    case 'position': return '<strong>Position ablation.</strong> Li &amp; Liang\u2019s Prefix-Tuning §7.2 on GPT-2: the same trainable virtual tokens in front of the input '
-      + '([PREFIX; x; y], a key and a value at every layer), between the input and the output ([x; INFIX; y], the activations at every layer), '
+    case 'position': return '<strong>Position ablation.</strong> Li &amp; Liang\u2019s Prefix-Tuning §7.2 on GPT-2 or BART: the same trainable virtual tokens in front of the input '
+      + '([PREFIX; x; y], a key and a value at every layer; on BART in the encoder, the decoder and its cross-attention), between the input and the output '
+      + '([x; INFIX; y], the activations at every layer; on BART at decoder positions between decoder_start and the target), '
       + 'or as free input embeddings only (prompt tuning, the paper\u2019s embedding-only ablation), with the frozen model as the floor. '
       + 'The paper reports prefixing ahead of infixing, and both well ahead of embedding-only: a prefix can steer the activations of x itself, '
       + 'an infix only what follows it. A difference within its standard errors is a tie.';

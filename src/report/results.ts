@@ -90,7 +90,7 @@ export interface BiasDeltaRow { layer: string; type: string; meanAbs: number; no
  * ensembling, src/train/compare-ensemble.ts) on a task scored from class probabilities (spam); 'data-size' (BitFit
  * vs full fine-tuning on nested training subsets) on the other tasks; 'multitask' (P-tuning v2's multi-task prompt
  * pretraining, src/train/compare-multitask.ts) on the BERT tasks; 'position' (prefix vs infix vs embedding-only
- * virtual tokens, Prefix-Tuning §7.2) on --task subject (GPT-2) only; 'gpt-vs-bert' (P-tuned gpt2-tiny vs bert-tiny read
+ * virtual tokens, Prefix-Tuning §7.2) on --task subject (GPT-2) and subject-seq2seq (BART); 'gpt-vs-bert' (P-tuned gpt2-tiny vs bert-tiny read
  * through their LM heads by a verbalizer) on spam.
  */
 export type AblationKind = 'prompt-length' | 'reparam' | 'bitfit-subset' | 'prefix-placement' | 'ensemble' | 'data-size' | 'multitask' | 'position' | 'gpt-vs-bert';
@@ -137,6 +137,8 @@ export interface AblationResult {
   /** 'position': the virtual tokens of every variant, and the prefix/infix MLP's hidden size (0: both trained directly) */
   virtualTokens?: number;
   mlpHidden?: number;
+  /** 'position': the model family the variants ran on (absent in results written before BART had it: GPT-2) */
+  family?: 'gpt2' | 'bart';
   /** 'gpt-vs-bert': the class words and their token id in each model's vocabulary, and the two templates */
   verbalizer?: { classes: string[]; words: string[]; ids: Record<string, number[]>; templates: { ptuning: string; manual: string } };
   /** 'gpt-vs-bert': the training split's majority class, and its share of the validation and test mails scored */

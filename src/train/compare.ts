@@ -19,7 +19,7 @@ import { meanSe } from './stats.js';
 import { loadFor, type LmReadout, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import { ensembleAblation, runSpec } from './compare-ensemble.js';
 import { multitaskAblation, resolvePretrainTasks } from './compare-multitask.js';
-import { POSITION_TASK, positionAblation, positionShapes } from './compare-position.js';
+import { POSITION_TASK, POSITION_TASK_ERROR, positionAblation, positionShapes } from './compare-position.js';
 import { baseOf } from '../peft/base.js';
 import type { AblationKind, AblationResult, BiasDeltaRow, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 
@@ -99,7 +99,7 @@ export interface CompareOptions extends RunOptions {
 export type RunRunner = (spec: RunSpec, seed: number, lr: number, o: CompareOptions, tokenizer: TextTokenizer) => Promise<OneRun>;
 
 /** At most `n` runs at a time, in the order they were asked for. */
-function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
+export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (job) => {
@@ -175,7 +175,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const modelName = o.model ?? (probeTask.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
   const settings: MethodSettings = { virtualTokens: o.virtualTokens, hidden: o.hidden, encoder: o.encoder, biasTypes: o.biasTypes };
   const position = o.ablations.includes('position');
-  if (position && o.task !== POSITION_TASK) throw new Error(`--ablation position is an ablation of --task ${POSITION_TASK} (GPT-2 generation), not of --task ${o.task}`);
+  if (position && o.task !== POSITION_TASK) throw new Error(POSITION_TASK_ERROR(o.task));
   // the position ablation's variants differ only in where their virtual tokens sit (checked on the model, before any run)
   const shapes = position ? await positionShapes(baseOf(first), settings) : [];
   first.dispose();

@@ -10,8 +10,10 @@
  *   prompt      prompt tuning: virtual tokens at the encoder's input
  *   ptuning-v2  plain (directly trained) prefixes in the three stacks
  *
- * and the seed's placement claim, `--ablation prefix-placement`: the three prefix sets vs HF PEFT's decoder-only prefix
- * vs embedding-only (prompt tuning).
+ * and, by name only (--methods), infix: the activations at P decoder slots between decoder_start and the target at
+ * every decoder layer (../peft/infix-tuning.ts). The seed's placement claim, `--ablation prefix-placement`: the three
+ * prefix sets vs HF PEFT's decoder-only prefix vs embedding-only (prompt tuning); `--ablation position`
+ * (./compare-position.ts): prefix vs infix vs embedding-only vs frozen, ROUGE-L/1/2 and the target loss ± SE.
  */
 import { loadSubject } from '../data/load.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
@@ -23,17 +25,21 @@ import { defaultLr } from '../peft/registry.js';
 import { type BartAdapter, type BartPrefixPlacement, BART_STACKS, BartPeftModel, bartBase, bartPrefixPlacement } from '../peft/seq2seq.js';
 import type { AblationResult, CompareResult, MethodResult, SeedRun } from '../report/results.js';
 import type { CompareOptions } from './compare.js';
-import { runCompare } from './compare.js';
+import { limiter, runCompare } from './compare.js';
 import { loadBart } from './model-dir.js';
 import { earlyStopping, memoryBytes } from './compare-run.js';
-import { POSITION_TASK } from './compare-position.js';
+import { BART_POSITION_VARIANTS, POSITION_TASK, POSITION_TASK_ERROR, type VirtualShape, checkPositionShapes, positionAblation, virtualShape } from './compare-position.js';
+import { infixTuning } from '../peft/infix-tuning.js';
 import { meanSe } from './stats.js';
 import { SEQ2SEQ_TASK, SEQ2SEQ_TASK_INFO, type Seq2seqBatch, type Seq2seqEvaluation, type Seq2seqTaskName, buildSeq2seqTask } from './seq2seq-task.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from './tasks.js';
 import { trainLoop } from './trainer.js';
 
+/** What compare runs on BART by default. */
 export const SEQ2SEQ_METHODS = ['frozen', 'full', 'prefix', 'prompt', 'ptuning-v2'] as const;
-type Seq2seqMethod = (typeof SEQ2SEQ_METHODS)[number] | 'prefix-decoder';
+/** What --methods may name on BART: the defaults and infix (asked for by name, as on GPT-2). */
+export const SEQ2SEQ_ALL_METHODS = [...SEQ2SEQ_METHODS, 'infix'] as const;
+type Seq2seqMethod = (typeof SEQ2SEQ_ALL_METHODS)[number] | 'prefix-decoder';
 
 /** Every task `compare` takes: the encoder-only/decoder-only tasks of ./task-build.ts and subject-seq2seq. */
 export type CompareTask = TaskName | Seq2seqTaskName;
@@ -57,19 +63,23 @@ export async function runAnyCompare(o: AnyCompareOptions): Promise<CompareResult
   if (!isSeq2seqTask(o.task) && o.ablations.includes('prefix-placement')) {
     throw new Error(`--ablation prefix-placement is an ablation of --task ${SEQ2SEQ_TASK} (BART), not of --task ${o.task}`);
   }
-  if (o.task !== POSITION_TASK && o.ablations.includes('position')) {
-    throw new Error(`--ablation position is an ablation of --task ${POSITION_TASK} (GPT-2 generation), not of --task ${o.task}`);
-  }
+  if (o.task !== POSITION_TASK && !isSeq2seqTask(o.task) && o.ablations.includes('position')) throw new Error(POSITION_TASK_ERROR(o.task));
   return isSeq2seqTask(o.task) ? runSeq2seqCompare({ ...o, task: o.task }) : runCompare({ ...o, task: o.task });
 }
 
 type Seq2seqOptions = Omit<CompareOptions, 'task'> & { task: Seq2seqTaskName };
 
-/** An adapter for one method on a freshly loaded model (seeded like the other tasks' methods). */
-async function adapterFor(model: Bart, method: Seq2seqMethod, o: Seq2seqOptions, seed: number): Promise<BartAdapter> {
+/**
+ * An adapter for one method on a freshly loaded model (seeded like the other tasks' methods). --hidden sets the MLP of
+ * prefix tuning and infix tuning alike (absent or 0: the model width), so the position ablation's prefix and infix
+ * train through the same one.
+ */
+async function adapterFor(model: Bart, method: Seq2seqMethod, o: Pick<Seq2seqOptions, 'virtualTokens' | 'hidden'>, seed: number): Promise<BartAdapter> {
   const P = o.virtualTokens ?? 10;
-  const prefix = (placement: BartPrefixPlacement) => bartPrefixPlacement(model, { numVirtualTokens: P, projection: { hidden: o.hidden || undefined }, seed }, placement);
+  const projection = { hidden: o.hidden || undefined };
+  const prefix = (placement: BartPrefixPlacement) => bartPrefixPlacement(model, { numVirtualTokens: P, projection, seed }, placement);
   switch (method) {
+    case 'infix': return { decoder: [infixTuning(bartBase(model, 'decoder'), { numVirtualTokens: P, projection, seed })] };
     case 'frozen': return {};
     case 'full': return { encoder: [fullFineTuning()] };
     case 'prefix': return prefix('all');
@@ -134,11 +144,17 @@ async function runMethod(method: Seq2seqMethod, label: string, o: Seq2seqOptions
   const val = meanSe(runs.map((r) => r.run.validation));
   const test = meanSe(runs.map((r) => r.run.test));
   const extra: Record<string, number> = {};
-  for (const k of Object.keys(first.validation.extra)) extra[`validation ${k}`] = meanSe(runs.map((r) => r.validation.extra[k]!)).mean;
-  for (const k of Object.keys(first.test.extra)) extra[`test ${k}`] = meanSe(runs.map((r) => r.test.extra[k]!)).mean;
+  const extraSe: Record<string, number> = {};
+  for (const split of ['validation', 'test'] as const) {
+    for (const k of Object.keys(first[split].extra)) {
+      const s = meanSe(runs.map((r) => r[split].extra[k]!));
+      extra[`${split} ${k}`] = s.mean;
+      extraSe[`${split} ${k}`] = s.se;
+    }
+  }
   return {
     method: method === 'prefix-decoder' ? 'prefix' : method, label, trainable: first.trainable, percent: first.percent,
-    validation: val.mean, validationSe: val.se, test: test.mean, testSe: test.se, extra, lr: lrOf(method, o),
+    validation: val.mean, validationSe: val.se, test: test.mean, testSe: test.se, extra, extraSe, lr: lrOf(method, o),
     trainSeconds: meanSe(runs.map((r) => r.run.trainSeconds)).mean, peakMB: Math.max(...runs.map((r) => r.peakMB)),
     losses: first.losses, stepsKept: meanSe(runs.map((r) => r.run.stepsKept)).mean, runs: runs.map((r) => r.run),
   };
@@ -146,16 +162,31 @@ async function runMethod(method: Seq2seqMethod, label: string, o: Seq2seqOptions
 
 const LABELS: Record<Seq2seqMethod, string> = {
   frozen: 'frozen (nothing trains)', full: 'full', prefix: 'prefix (enc + dec + cross)', prompt: 'prompt', 'ptuning-v2': 'ptuning-v2',
-  'prefix-decoder': 'prefix (decoder only)',
+  'prefix-decoder': 'prefix (decoder only)', infix: 'infix (decoder slots)',
 };
+
+/**
+ * The position ablation's variants built on `model` with the compare's settings (BART's prefix: its three sets),
+ * checked to differ in position only (../train/compare-position.ts), before any run.
+ */
+async function bartPositionShapes(model: Bart, o: Pick<Seq2seqOptions, 'virtualTokens' | 'hidden'>): Promise<VirtualShape[]> {
+  const shapes: VirtualShape[] = [];
+  for (const { method } of BART_POSITION_VARIANTS) {
+    const adapter = await adapterFor(model, method as Seq2seqMethod, o, 0);
+    const methods = [...new Set(BART_STACKS.flatMap((s) => adapter[s] ?? []))];
+    shapes.push(virtualShape(method, methods));
+    for (const m of methods) m.params.dispose();
+  }
+  return checkPositionShapes(shapes);
+}
 
 export async function runSeq2seqCompare(o: Seq2seqOptions): Promise<CompareResult> {
   if (!o.seeds.length) throw new Error('compare: at least one seed');
   for (const m of o.methods) {
-    if (!(SEQ2SEQ_METHODS as readonly string[]).includes(m)) throw new Error(`compare --task ${SEQ2SEQ_TASK}: method '${m}' is not available on BART here (${SEQ2SEQ_METHODS.join(', ')})`);
+    if (!(SEQ2SEQ_ALL_METHODS as readonly string[]).includes(m)) throw new Error(`compare --task ${SEQ2SEQ_TASK}: method '${m}' is not available on BART here (${SEQ2SEQ_ALL_METHODS.join(', ')})`);
   }
   for (const a of o.ablations) {
-    if (a !== 'prefix-placement') throw new Error(`compare --task ${SEQ2SEQ_TASK}: --ablation ${a} is not available here (prefix-placement)`);
+    if (a !== 'prefix-placement' && a !== 'position') throw new Error(`compare --task ${SEQ2SEQ_TASK}: --ablation ${a} is not available here (prefix-placement, position)`);
   }
   if (o.grid) throw new Error(`compare --task ${SEQ2SEQ_TASK}: --grid is not available here; give --lr method=X`);
   const start = performance.now();
@@ -163,6 +194,8 @@ export async function runSeq2seqCompare(o: Seq2seqOptions): Promise<CompareResul
   const baseParams = probe.model.params.count();
   const tokenizer: TextTokenizer = probe.tokenizer;
   const sizes = buildSeq2seqTask(tokenizer, probe.model.config, { batchSize: o.batchSize, maxLength: o.maxLength, seed: o.seeds[0]!, evalLimit: o.evalLimit }, loadSubject).evalSizes;
+  // the position ablation's variants differ only in where their virtual tokens sit (checked on the model, before any run)
+  const shapes = o.ablations.includes('position') ? await bartPositionShapes(probe.model, o) : [];
   probe.model.dispose();
   const methods: MethodResult[] = [];
   for (const m of o.methods as Seq2seqMethod[]) methods.push(await runMethod(m, LABELS[m], o));
@@ -179,6 +212,11 @@ export async function runSeq2seqCompare(o: Seq2seqOptions): Promise<CompareResul
       rows.push({ label, method: r.method, x: i, validation: r.validation, validationSe: r.validationSe, test: r.test, testSe: r.testSe, trainable: r.trainable });
     }
     ablations.push({ kind: 'prefix-placement', title: 'Prefix placement on BART: encoder + decoder vs decoder only vs embedding only', rows });
+  }
+  if (o.ablations.includes('position')) {
+    // Prefix-Tuning §7.2 on BART: the main rows of the same method are the same runs; the others run here, one at a time
+    const serial = limiter(1);
+    ablations.push(await positionAblation(methods, shapes, (label, method) => serial(() => runMethod(method as Seq2seqMethod, label, o)), 'BART'));
   }
   return {
     task: SEQ2SEQ_TASK, taskDescription: SEQ2SEQ_TASK_INFO.description, metric: SEQ2SEQ_TASK_INFO.metric, model: o.model ?? SEQ2SEQ_TASK_INFO.model,
