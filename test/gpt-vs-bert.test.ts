@@ -16,7 +16,7 @@ import { baseOf } from '../src/peft/base.js';
 import { PeftModel } from '../src/peft/peft-model.js';
 import { buildMethod } from '../src/peft/registry.js';
 import { readPositions, verbalizerIds } from '../src/peft/verbalizer.js';
-import { gptVsBertTemplates, VERBALIZER_WORDS } from '../src/train/compare.js';
+import { gptVsBertTemplates, VERBALIZER_WORDS } from '../src/train/compare-gpt-vs-bert.js';
 import { loadBert, loadGpt2 } from '../src/train/model-dir.js';
 import { makeTask } from '../src/train/tasks.js';
 import { batchTensors } from '../src/train/trainer.js';

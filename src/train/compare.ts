@@ -6,17 +6,13 @@
  * time and memory, loss curves, BitFit's per-layer × bias-type mean |Δb|, and the seed's ablations on request.
  */
 import type { BiasType } from '../peft/bitfit.js';
-import { defaultLr, methodLabel, methodSpec } from '../peft/registry.js';
-import { verbalizerIds } from '../peft/verbalizer.js';
-import { loadTokenizer } from '../io/node.js';
-import { loadSpam } from '../data/load.js';
-import { spamLabelId } from '../data/datasets.js';
-import { modelDir } from './model-dir.js';
+import { defaultLr, methodLabel } from '../peft/registry.js';
 import type { MethodSettings } from '../peft/spec.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { makeTask, TASK_INFO } from './tasks.js';
 import { meanSe } from './stats.js';
-import { loadFor, type LmReadout, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
+import { loadFor, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
+import { gptVsBertAblation, gptVsBertSetup } from './compare-gpt-vs-bert.js';
 import { ensembleAblation, runSpec } from './compare-ensemble.js';
 import { multitaskAblation, resolvePretrainTasks } from './compare-multitask.js';
 import { POSITION_TASK, POSITION_TASK_ERROR, positionAblation, positionShapes } from './compare-position.js';
@@ -28,21 +24,6 @@ export const ABLATIONS: AblationKind[] = ['prompt-length', 'reparam', 'bitfit-su
 /** --ablation ensemble's prompts per ensemble, and --ablation data-size's training subset sizes, unless given. */
 export const ENSEMBLE_K = 3;
 export const DATA_SIZES: (number | 'all')[] = [64, 128, 256, 512, 'all'];
-
-/**
- * --ablation gpt-vs-bert (P-tuning's "GPT understands, too"): spam read from each model's pretrained LM head through a
- * verbalizer — class ham = the word " ham", spam = " spam", one token each in both embedded vocabularies — at the
- * slot of a P-tuning template with the anchor "This mail is" kept. P virtual tokens split around the mail
- * ("{p:5} {x} {p:5} This mail is [MASK]" at P = 10); the manual prompt (no training) is the anchors alone.
- */
-export const VERBALIZER_CLASSES = ['ham', 'spam'];
-export const VERBALIZER_WORDS = [' ham', ' spam'];
-export function gptVsBertTemplates(P: number): { ptuning: string; manual: string } {
-  if (!Number.isSafeInteger(P) || P < 1) throw new Error(`--ablation gpt-vs-bert: P-tuning needs at least 1 virtual token, got --virtual-tokens ${P}`);
-  const before = Math.ceil(P / 2);
-  const after = P - before;
-  return { ptuning: `{p:${before}} {x} ${after ? `{p:${after}} ` : ''}This mail is [MASK]`, manual: '{x} This mail is [MASK]' };
-}
 
 /**
  * The data-size ablation's sizes as numbers: 'all' is the whole training split; each must hold a batch and fit the
@@ -245,29 +226,13 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
       // Prefix-Tuning §7.2: [PREFIX; x; y] vs [x; INFIX; y] vs embedding-only, same virtual tokens and MLP (./compare-position.ts)
       return positionAblation(methods, shapes, (label, method) => variant(label, method, settings));
     } else if (kind === 'gpt-vs-bert') {
-      const g = gptVsBert!;
-      const lm = (family: LmReadout['family'], model: string, template: string): LmReadout => ({ family, model, template, words: VERBALIZER_WORDS });
-      const prompted = { ...settings, virtualTokens: g.P };
-      const variants: { label: string; method: string; s: MethodSettings; lm?: LmReadout; zeroShot?: boolean }[] = [
-        { label: 'gpt2-tiny, manual prompt, no training', method: 'frozen', s: settings, lm: lm('gpt2', 'gpt2-tiny', g.templates.manual), zeroShot: true },
-        { label: 'gpt2-tiny, P-tuning + LM head', method: 'ptuning', s: prompted, lm: lm('gpt2', 'gpt2-tiny', g.templates.ptuning) },
-        { label: 'bert-tiny, manual prompt, no training', method: 'frozen', s: settings, lm: lm('bert', 'bert-tiny', g.templates.manual), zeroShot: true },
-        { label: 'bert-tiny, P-tuning + MLM head', method: 'ptuning', s: prompted, lm: lm('bert', 'bert-tiny', g.templates.ptuning) },
-        // compare's own rows (a new classifier on the pooled [CLS]) as references, not the paper's setup: the main
-        // table's P-tuning and frozen rows, where --methods ran them (no second run)
-        { label: 'bert-tiny, P-tuning + [CLS] classifier', method: 'ptuning', s: settings },
-        { label: 'bert-tiny, frozen body + [CLS] classifier', method: 'frozen', s: settings },
-      ].filter((v) => v.lm || methods.some((m) => m.method === v.method && m.label === methodLabel(v.method, v.s)));
-      const rows = await Promise.all(variants.map(async (v, x) => {
-        const main = v.lm ? undefined : methods.find((m) => m.method === v.method && m.label === methodLabel(v.method, v.s));
-        // nothing trains in a manual-prompt row: no learning rate to choose
-        const fixed = v.zeroShot ? defaultLr(v.method) : o.rowLr?.[v.label];
-        const r = main ?? (await runMethod({ label: v.label, method: v.method, settings: v.s, evalTest: true, lm: v.lm }, o, run, fixed)).result;
-        return { ...row(r, x), label: v.label, lr: v.zeroShot ? undefined : r.lr, stepsKept: v.zeroShot ? undefined : r.stepsKept,
-          model: v.lm?.model ?? 'bert-tiny', readout: v.lm ? (v.lm.family === 'gpt2' ? 'lm-head' : 'mlm-head') : 'classifier' } as AblationResult['rows'][number];
-      }));
-      return { kind, title: 'GPT vs BERT on one task: P-tuned, read through each model\u2019s LM head by a verbalizer', rows,
-        verbalizer: { classes: VERBALIZER_CLASSES, words: VERBALIZER_WORDS, ids: g.ids, templates: g.templates }, majority: g.majority };
+      // P-tuning's "GPT understands, too", each model read through its own LM head (./compare-gpt-vs-bert.ts)
+      return gptVsBertAblation(gptVsBert!, settings, {
+        row,
+        main: (method, s) => methods.find((m) => m.method === method && m.label === methodLabel(method, s)),
+        run: async (label, method, s, lm, lr) => (await runMethod({ label, method, settings: s, evalTest: true, lm }, o, run, lr)).result,
+        rowLr: o.rowLr,
+      });
     } else if (kind === 'prefix-placement') {
       throw new Error('--ablation prefix-placement is an ablation of --task subject-seq2seq (BART)');
     } else {
@@ -282,26 +247,4 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
     methods, bitfitDeltas, ablations, totalSeconds: (performance.now() - start) / 1000, date: new Date().toISOString(),
     evalSizes: sizes,
   };
-}
-
-/**
- * The gpt-vs-bert ablation's inputs, checked before any run: the spam task on the embedded models, the verbalizer
- * words one token in each model's vocabulary (their ids), the templates, and the training split's majority class
- * scored on validation and test (the floor a reader that ignores the mail reaches).
- */
-async function gptVsBertSetup(o: CompareOptions, bertTokenizer: TextTokenizer) {
-  if (o.task !== 'spam') throw new Error(`--ablation gpt-vs-bert: a classification task read through a verbalizer, --task spam (not ${o.task})`);
-  if (o.model !== undefined && o.model !== 'bert-tiny') throw new Error(`--ablation gpt-vs-bert compares the embedded gpt2-tiny and bert-tiny; drop --model ${o.model}`);
-  const P = o.virtualTokens ?? (methodSpec('ptuning').defaults as { numVirtualTokens: number }).numVirtualTokens;
-  const templates = gptVsBertTemplates(P);
-  const gptTokenizer = await loadTokenizer(modelDir('gpt2-tiny'));
-  const ids = { 'gpt2-tiny': verbalizerIds(gptTokenizer, VERBALIZER_WORDS, 'gpt2-tiny'), 'bert-tiny': verbalizerIds(bertTokenizer, VERBALIZER_WORDS, 'bert-tiny') };
-  const labels = (split: 'train' | 'validation' | 'test') => {
-    const rows = loadSpam(split);
-    return (split !== 'train' && o.evalLimit ? rows.slice(0, o.evalLimit) : rows).map(spamLabelId);
-  };
-  const train = labels('train');
-  const top = train.filter((l) => l === 1).length * 2 > train.length ? 1 : 0;
-  const share = (xs: number[]) => xs.filter((l) => l === top).length / xs.length;
-  return { P, templates, ids, majority: { label: VERBALIZER_CLASSES[top]!, validation: share(labels('validation')), test: share(labels('test')) } };
 }
