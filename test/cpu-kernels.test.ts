@@ -317,6 +317,7 @@ describe('cpu kernels that skip zeroing their output', () => {
         cpu.unary('gelu_erf', x, n, 'f32'), cpu.binary('add', x, [rows, cols], bias, [cols], [rows, cols], 'f32'),
         cpu.where(cond, [n], x, [n], y, [n], [n], 'f32'), cpu.permute(x, [rows, cols], [1, 0], 'f32'),
         cpu.softmax(x, rows, cols, 'f32', false), cpu.dropout(x, n, 0.3, 5, 'f32'), ln.y, lnb.dx!,
+        cpu.slice(x, [rows, cols], [0, 1], [rows, cols - 1], 'f32'),
         probs.probs, probs.softmax!, cpu.attentionProbsBackward(probs.softmax!, x, keyMask, p, 'f32'),
       ] as Float32Array[];
     };

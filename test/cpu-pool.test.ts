@@ -69,6 +69,9 @@ function pointwiseOn(threads: number, dtype: FloatDType, seed: number): number[]
   const out: number[][] = UNARY_OPS.map((op) => read(cpu.unary(op, x, n, dtype, 1.5)));
   out.push(read(cpu.dropout(x, n, 0.3, seed, dtype)));
   for (const op of ['gelu_erf', 'gelu_tanh'] as const) { const r = cpu.geluWithGrad(op, x, n, dtype); out.push(read(r.y), read(r.dydx)); }
+  // strided copies: a transpose, two 3-D permutes (the attention head split and merge) and a slice
+  out.push(read(cpu.permute(x, [rows, cols], [1, 0], dtype)), read(cpu.permute(x, [4, 10, cols], [1, 0, 2], dtype)),
+    read(cpu.permute(x, [4, 10, cols], [2, 0, 1], dtype)), read(cpu.slice(x, [rows, cols], [3, 7], [30, 500], dtype), 30 * 500));
   // sums over rows (a bias gradient) and over columns: split on their outputs
   out.push(read(cpu.reduce('sum', x, [rows, cols], [0], dtype), cols), read(cpu.reduce('sum', x, [rows, cols], [1], dtype), rows));
   for (const op of BINARY_OPS) {
@@ -103,7 +106,7 @@ describe('cpu pool kernels', () => {
         const before = cpuPoolInfo().workerJobs;
         expect(pointwiseOn(2, dtype, seed)).toEqual(one);
         // every op but the 3-D broadcast (this thread, row by row) is split: at least one worker job each
-        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 5 + 5 * BINARY_OPS.length);
+        expect(cpuPoolInfo().workerJobs - before).toBeGreaterThanOrEqual(UNARY_OPS.length + 9 + 5 * BINARY_OPS.length);
         expect(pointwiseOn(3, dtype, seed)).toEqual(one);
       }), { numRuns: 2 });
     });

@@ -21,7 +21,7 @@ function offsetOf(begin: readonly number[], strides: readonly number[]): number 
 /** out (size) = x[begin : begin + size] along every axis. */
 export function slice(x: TypedArray, shape: Shape, begin: readonly number[], size: readonly number[], dtype: DType): TypedArray {
   checkRegion('slice', shape, begin, size);
-  const out = storageArray(dtype, numel(size));
+  const out = storageArray(dtype, numel(size), false); // every element is written
   if (out.length === 0) return out;
   const strides = stridesOf(shape);
   copyStrided(x, offsetOf(begin, strides), strides, out, 0, stridesOf(size), size);

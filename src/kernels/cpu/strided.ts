@@ -1,5 +1,6 @@
 import type { TypedArray } from '../../autograd/dtype.js';
 import type { Shape } from '../../autograd/shape.js';
+import { runThreaded, threadsFor } from './pool.js';
 
 /**
  * Strided iteration shared by the broadcasting, layout and reduction kernels. An iteration space is a shape plus,
@@ -62,23 +63,45 @@ export function forEachRow({ shape, strides }: Strided, row: (offsets: number[])
   }
 }
 
-/** Copies the elements of `shape`, read from src at srcStrides, written to dst at dstStrides (element units). */
+/**
+ * Copies the elements of `shape`, read from src at srcStrides, written to dst at dstStrides (element units). A big
+ * copy into a shared dst is split across the worker pool on the first dim of its coalesced space.
+ */
 export function copyStrided(
   src: TypedArray, srcOffset: number, srcStrides: readonly number[],
   dst: TypedArray, dstOffset: number, dstStrides: readonly number[], shape: Shape,
 ): void {
   const space = coalesce(shape, [dstStrides, srcStrides]);
-  const last = space.shape.length - 1;
-  const len = space.shape[last];
-  const ds = space.strides[0][last];
-  const ss = space.strides[1][last];
-  forEachRow(space, (off) => {
-    const d0 = dstOffset + off[0];
-    const s0 = srcOffset + off[1];
+  let n = 1;
+  for (const d of space.shape) n *= d;
+  runThreaded('copyCoalescedRange', [src, srcOffset, dst, dstOffset, space.shape, space.strides[0], space.strides[1]],
+    space.shape[0]!, threadsFor(6 * n), { writes: [2] });
+}
+
+/**
+ * Pool kernel: the copy of a coalesced space (shape, dst and src strides), indices [g0, g1) of its first dim. Calls
+ * only forEachRow (a pool helper).
+ */
+export function copyCoalescedRange(
+  src: TypedArray, srcOffset: number, dst: TypedArray, dstOffset: number,
+  shape: readonly number[], dstStrides: readonly number[], srcStrides: readonly number[], g0: number, g1: number,
+): void {
+  const last = shape.length - 1;
+  const len = shape[last]!;
+  const ds = dstStrides[last]!;
+  const ss = srcStrides[last]!;
+  const sub = { shape: [g1 - g0, ...shape.slice(1)], strides: [dstStrides.slice(), srcStrides.slice()] };
+  if (last === 0) sub.shape[0] = 1; // one row: [g0, g1) of it
+  const rowLen = last === 0 ? g1 - g0 : len;
+  const d00 = dstOffset + g0 * dstStrides[0]!;
+  const s00 = srcOffset + g0 * srcStrides[0]!;
+  forEachRow(sub, (off) => {
+    const d0 = d00 + off[0]!;
+    const s0 = s00 + off[1]!;
     if (ds === 1 && ss === 1) {
-      for (let j = 0; j < len; j++) dst[d0 + j] = src[s0 + j];
+      for (let j = 0; j < rowLen; j++) dst[d0 + j] = src[s0 + j]!;
     } else {
-      for (let j = 0; j < len; j++) dst[d0 + j * ds] = src[s0 + j * ss];
+      for (let j = 0; j < rowLen; j++) dst[d0 + j * ds] = src[s0 + j * ss]!;
     }
   });
 }

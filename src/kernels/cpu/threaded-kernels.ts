@@ -16,17 +16,18 @@ import {
 } from './pointwise.js';
 import { sumColumns, sumRows } from './reduce.js';
 import { softmaxRows } from './softmax.js';
+import { copyCoalescedRange, forEachRow } from './strided.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 
 const table = () => ({
   gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, layernormParamGradColumns,
-  adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange,
+  adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange, copyCoalescedRange,
 });
 
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */
 export const threadedHelpers: readonly ((...args: never[]) => unknown)[] = [
   erfSmall, erfcRatio, erfcPositive, erf, erfc, erfcWith, geluTanh, geluTanhGrad, geluErf, geluErfGrad, geluErfF32,
-  geluErfGradF32, binaryRow, dropoutDraw,
+  geluErfGradF32, binaryRow, dropoutDraw, forEachRow,
 ];
 
 export type ThreadedKernel = keyof ReturnType<typeof table>;
