@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { BackendError, type MatmulParams } from '../src/autograd/backend.js';
 import { type Shape, numel, stridesOf, broadcastShapes } from '../src/autograd/shape.js';
-import { CpuBackend, cpu } from '../src/kernels/cpu/index.js';
+import { CpuBackend, cpu, setStoragePoolLimit, storagePoolInfo } from '../src/kernels/cpu/index.js';
 import { erf, erfc, geluErf, geluErfGrad, geluTanh, geluTanhGrad } from '../src/kernels/cpu/pointwise.js';
 import { uniformAt, Rng } from '../src/kernels/rng.js';
 
@@ -296,6 +296,24 @@ describe('cpu storage pool', () => {
     const small = cpu.zeros(8, 'f32');
     cpu.release(small);
     expect(cpu.zeros(8, 'f32')).not.toBe(small);
+  });
+
+  it('keeps at most its limit: setStoragePoolLimit drops what is beyond it and refuses a bad limit', () => {
+    setStoragePoolLimit(0); // empties the pool
+    expect(storagePoolInfo()).toEqual({ arrays: 0, bytes: 0 });
+    setStoragePoolLimit(1 << 30);
+    const n = 50000; // 200 KB of f32
+    const arrays = Array.from({ length: 4 }, () => cpu.zeros(n, 'f32') as Float32Array);
+    for (const a of arrays) cpu.release(a);
+    expect(storagePoolInfo()).toEqual({ arrays: 4, bytes: 4 * 4 * n });
+    setStoragePoolLimit(2 * 4 * n); // room for two of them
+    expect(storagePoolInfo()).toEqual({ arrays: 2, bytes: 2 * 4 * n });
+    const extra = cpu.zeros(n + 1, 'f32');
+    cpu.release(extra); // would pass the limit: left to the garbage collector
+    expect(storagePoolInfo()).toEqual({ arrays: 2, bytes: 2 * 4 * n });
+    expect(cpu.zeros(n + 1, 'f32')).not.toBe(extra);
+    expect(() => setStoragePoolLimit(-1)).toThrow(/storage pool limit: expected a whole number of bytes ≥ 0, got -1/);
+    setStoragePoolLimit(1 << 30);
   });
 });
 

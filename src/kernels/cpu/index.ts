@@ -230,4 +230,5 @@ export class CpuBackend implements Backend {
 /** The process-wide CPU backend. */
 export const cpu = new CpuBackend();
 export { setCpuThreads, cpuThreads } from "./pool.js";
+export { setStoragePoolLimit, storagePoolInfo } from "./storage.js";
 export { cpuMatmulKernel, setCpuMatmulKernel, type CpuMatmulKernel } from "./matmul.js";
