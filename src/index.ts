@@ -9,6 +9,7 @@ export { selectBackend, releaseBackend, type BackendName, type SelectOptions } f
 export { cpu, CpuBackend } from './kernels/cpu/index.js';
 // the CPU backend's worker pool: thread count, and starting it ahead (needed inside a Web Worker)
 export { setCpuThreads, cpuThreads, startCpuPool, cpuPoolInfo } from './kernels/cpu/pool.js';
+export { setStoragePoolLimit, storagePoolInfo } from './kernels/cpu/storage.js';
 export { GpuUnavailableError } from './kernels/wgsl/device.js';
 export type { WebGpuBackend } from './kernels/wgsl/index.js';
 export * from './models/index.js';
