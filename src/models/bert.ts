@@ -24,7 +24,7 @@ import {
   type Checkpoint, type KeyRules, type LoadOptions, type LoadReport, type SavedCheckpoint,
   checkpointFromSafetensors, matchCheckpoint, saveParams,
 } from './checkpoint.js';
-import { activate, arangeIds, castTo, checkModelInput, expectShape, filled, linear } from './common.js';
+import { activate, arangeIds, castTo, checkModelInput, expectShape, filled, linear, rowsAt } from './common.js';
 import type { Model, ModelDims } from './model.js';
 import type { ModelHooks, ModelInput } from './hooks.js';
 import { type ParamSpec, type Params, type Placement, buildParams, spec } from './params.js';
@@ -49,6 +49,12 @@ export interface BertInput {
    * (B) floats for regression (num_labels 1), or (B, num_labels) 0/1 floats for multi-label.
    */
   labels?: Tensor;
+  /**
+   * masked-lm and token-classification: (B) positions (in the sequence after the input hook); the head runs only at
+   * position logitsAt[b] of row b and logits are (B, 1, ·) — for a reader of one position (a verbalizer at [MASK]).
+   * Not with labels.
+   */
+  logitsAt?: Int32Array;
   hooks?: ModelHooks;
   train?: boolean;
   seed?: number;
@@ -201,11 +207,16 @@ export class Bert implements Model<BertInput, BertOutput> {
     }
     const classifierDrop = c.classifierDropout ?? c.hiddenDropoutProb;
     const classify = (t: Tensor) => linear(drop.apply(t, classifierDrop), p('classifier.weight'), p('classifier.bias'));
+    if (input.logitsAt && (this.head === 'base' || this.head === 'sequence-classification')) {
+      throw new Error(`bert: logitsAt reads a per-position head (masked-lm, token-classification), not ${this.head}`);
+    }
+    if (input.logitsAt && input.labels) throw new Error('bert: logitsAt computes logits at one position per row; it takes no labels');
+    const at = (t: Tensor) => (input.logitsAt ? rowsAt(t, input.logitsAt, 'bert') : t);
     switch (this.head) {
       case 'base': return out;
-      case 'masked-lm': out.logits = this.mlmHead(h); break;
+      case 'masked-lm': out.logits = this.mlmHead(at(h)); break;
       case 'sequence-classification': out.logits = classify(out.pooled!); break;
-      case 'token-classification': out.logits = classify(h); break;
+      case 'token-classification': out.logits = classify(at(h)); break;
     }
     const labels = this.head === 'sequence-classification' ? input.labels : x.labels;
     if (labels) out.loss = this.loss(out.logits!, labels);

@@ -1,7 +1,7 @@
 /** Small pieces both models use: linear layers in HF's two weight layouts, activations, id/mask tensors. */
 import type { FloatDType } from '../autograd/dtype.js';
 import { tensor } from '../autograd/create.js';
-import { gelu, linear as linearOp, relu } from '../autograd/functions.js';
+import { embedding, gelu, linear as linearOp, relu, reshape } from '../autograd/functions.js';
 import type { Tensor } from '../autograd/tensor.js';
 import type { Activation } from '../io/config.js';
 import { wrap } from '../autograd/op.js';
@@ -105,4 +105,20 @@ export function checkModelInput(l: InputLimits, input: { ids: Tensor; positionId
     const bad = types ? firstOutside(types, l.typeVocabSize) : -1;
     if (bad >= 0) throw new ModelInputError(`${l.model}: tokenTypeIds: ${types![bad]} at ${at(bad)} is outside [0, ${l.typeVocabSize}) (type_vocab_size)`, 'tokenTypeIds');
   }
+}
+
+/**
+ * (B, T, D) → (B, 1, D): row b's vector at position at[b] (a gather, so gradients flow back to those positions
+ * only). What a model's `logitsAt` reads its head from.
+ */
+export function rowsAt(h: Tensor, at: Int32Array, what: string): Tensor {
+  const [B, T, D] = h.shape as [number, number, number];
+  if (at.length !== B) throw new Error(`${what}: logitsAt has ${at.length} positions for ${B} rows`);
+  const flat = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    const t = at[b]!;
+    if (!(Number.isInteger(t) && t >= 0 && t < T)) throw new Error(`${what}: logitsAt[${b}] = ${t} is outside [0, ${T})`);
+    flat[b] = b * T + t;
+  }
+  return reshape(embedding(reshape(h, [B * T, D]), tensor(flat, [B], { backend: h.backend, dtype: 'i32' })), [B, 1, D]);
 }

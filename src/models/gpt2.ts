@@ -21,7 +21,7 @@ import {
   type Checkpoint, type KeyRules, type LoadOptions, type LoadReport, type SavedCheckpoint,
   checkpointFromSafetensors, matchCheckpoint, saveParams,
 } from './checkpoint.js';
-import { activate, arangeIds, castTo, checkModelInput, conv1d, expectShape, filled } from './common.js';
+import { activate, arangeIds, castTo, checkModelInput, conv1d, expectShape, filled, rowsAt } from './common.js';
 import { type GenerateOptions, type GenerateResult, generate } from './generate.js';
 import type { ModelHooks, ModelInput } from './hooks.js';
 import type { Model, ModelDims } from './model.js';
@@ -36,6 +36,12 @@ export interface Gpt2Input {
   positionIds?: Tensor;
   /** (B, T) i32; the loss compares labels[:, 1:] with logits[:, :-1]; −100 is ignored. */
   labels?: Tensor;
+  /**
+   * (B) positions (in the sequence after the input hook): the LM head runs only at position logitsAt[b] of row b,
+   * and logits are (B, 1, V) — for a reader of one position (a verbalizer), which then skips T − 1 rows of the
+   * (T, D)·(D, V) product. Not with labels.
+   */
+  logitsAt?: Int32Array;
   hooks?: ModelHooks;
   /** Extended in place with this call's keys/values. The input hook runs only while the cache is empty. */
   cache?: KvCache;
@@ -159,7 +165,8 @@ export class Gpt2 implements Model<Gpt2Input, Gpt2Output> {
       h = this.block(l, h, keyMask, drop, hooks, cache);
     }
     const hidden = layernorm(h, p('ln_f.weight'), p('ln_f.bias'), c.layerNormEpsilon);
-    const logits = this.lmHead(hidden);
+    if (input.logitsAt && x.labels) throw new Error('gpt2: logitsAt computes logits at one position per row; it takes no labels');
+    const logits = this.lmHead(input.logitsAt ? rowsAt(hidden, input.logitsAt, 'gpt2') : hidden);
     if (!x.labels) return { logits, hidden };
     expectShape('gpt2: labels', x.labels, [B, T]);
     return { logits, hidden, loss: crossEntropy(narrow(logits, 1, 0, T - 1), narrow(x.labels, 1, 1, T - 1)) };

@@ -224,8 +224,10 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
         const scores = (peft: PeftModel, b: Batch, pass = { train: false, seed: 0 }): Tensor => {
           const { backend, dtype } = peft.base.wordEmbeddings;
           const t = batchTensors(b, backend, dtype as 'f32' | 'f64');
-          const out = peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (b as LaidOut).layout, ...pass }) as { logits: Tensor };
-          return verbalizerScores(out.logits, (b as LaidOut).readAt!, words);
+          // the LM head only at each row's read position (logits (B, 1, V)), not at all T
+          const readAt = (b as LaidOut).readAt!;
+          const out = peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (b as LaidOut).layout, logitsAt: readAt, ...pass }) as { logits: Tensor };
+          return verbalizerScores(out.logits, new Int32Array(readAt.length), words);
         };
         const train = trainSet(loadSpam('train'));
         const next = epochs(train, o.batchSize, o.seed);
