@@ -15,10 +15,7 @@
  * Relative error is a few ulp on the whole line, which f64 gradient checks of GELU need.
  */
 
-/** Where erf switches from erfSmall to erfc's intervals. */
-export const ERF_SMALL_LIMIT = 0.46875;
-
-/** erf(x) for |x| ≤ ERF_SMALL_LIMIT (Cody's first interval, no exponential). */
+/** erf(x) for |x| ≤ 0.46875, where erf switches to erfc's intervals (Cody's first interval, no exponential). */
 export function erfSmall(x: number): number {
   const y2 = x * x;
   let num = 1.85777706184603153e-1 * y2;
@@ -125,7 +122,7 @@ export function geluErfGrad(x: number): number {
  * (test/cpu-kernels.test.ts checks it over the whole line). f64 storages keep the f64 forms.
  */
 
-/** erfc(y) given e = exp(−|y|²), for |y| > ERF_SMALL_LIMIT. */
+/** erfc(y) given e = exp(−|y|²), for |y| > 0.46875. */
 export function erfcWith(y: number, e: number): number {
   const r = e * erfcRatio(Math.abs(y));
   return y < 0 ? 2 - r : r;
