@@ -10,7 +10,7 @@ import { defaultLr, methodLabel } from '../peft/registry.js';
 import type { MethodSettings } from '../peft/spec.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { makeTask, TASK_INFO } from './tasks.js';
-import { meanSe } from './stats.js';
+import { foldExtras, meanSe } from './stats.js';
 import { loadFor, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import { gptVsBertAblation, gptVsBertSetup } from './compare-gpt-vs-bert.js';
 import { ensembleAblation, runSpec } from './compare-ensemble.js';
@@ -129,15 +129,7 @@ async function runMethod(spec: RunSpec, o: CompareOptions, run: Run, fixedLr?: n
   const first = runs[0]!;
   const val = meanSe(runs.map((r) => r.run.validation));
   const test = meanSe(runs.map((r) => r.run.test));
-  const extra: Record<string, number> = {};
-  const extraSe: Record<string, number> = {};
-  for (const split of ['validation', 'test'] as const) {
-    for (const k of Object.keys(first[split].extra)) {
-      const s = meanSe(runs.map((r) => r[split].extra[k]!));
-      extra[`${split} ${k}`] = s.mean;
-      extraSe[`${split} ${k}`] = s.se;
-    }
-  }
+  const { extra, extraSe } = foldExtras(runs);
   const result: MethodResult = {
     method: spec.method, label: spec.label, trainable: first.trainable, percent: first.percent,
     validation: val.mean, validationSe: val.se, test: test.mean, testSe: test.se, extra, extraSe, lr,

@@ -30,7 +30,7 @@ import { loadBart } from './model-dir.js';
 import { earlyStopping, memoryBytes } from './compare-run.js';
 import { BART_POSITION_VARIANTS, POSITION_TASK, POSITION_TASK_ERROR, type VirtualShape, checkPositionShapes, positionAblation, virtualShape } from './compare-position.js';
 import { infixTuning } from '../peft/infix-tuning.js';
-import { meanSe } from './stats.js';
+import { foldExtras, meanSe } from './stats.js';
 import { SEQ2SEQ_TASK, SEQ2SEQ_TASK_INFO, type Seq2seqBatch, type Seq2seqEvaluation, type Seq2seqTaskName, buildSeq2seqTask } from './seq2seq-task.js';
 import { TASK_INFO, TASK_NAMES, type TaskName } from './tasks.js';
 import { trainLoop } from './trainer.js';
@@ -143,15 +143,7 @@ async function runMethod(method: Seq2seqMethod, label: string, o: Seq2seqOptions
   const first = runs[0]!;
   const val = meanSe(runs.map((r) => r.run.validation));
   const test = meanSe(runs.map((r) => r.run.test));
-  const extra: Record<string, number> = {};
-  const extraSe: Record<string, number> = {};
-  for (const split of ['validation', 'test'] as const) {
-    for (const k of Object.keys(first[split].extra)) {
-      const s = meanSe(runs.map((r) => r[split].extra[k]!));
-      extra[`${split} ${k}`] = s.mean;
-      extraSe[`${split} ${k}`] = s.se;
-    }
-  }
+  const { extra, extraSe } = foldExtras(runs);
   return {
     method: method === 'prefix-decoder' ? 'prefix' : method, label, trainable: first.trainable, percent: first.percent,
     validation: val.mean, validationSe: val.se, test: test.mean, testSe: test.se, extra, extraSe, lr: lrOf(method, o),

@@ -13,6 +13,25 @@ export function meanSe(xs: readonly number[]): { mean: number; se: number; n: nu
   return { mean, se: Math.sqrt(variance / n), n };
 }
 
+/**
+ * The seeds' extra scores folded into one row: `extra['validation k']` / `extra['test k']` the mean over the runs of
+ * each split's score k (the keys of the first run), `extraSe` its standard error.
+ */
+export function foldExtras(runs: readonly { validation: { extra: Record<string, number> }; test: { extra: Record<string, number> } }[]):
+  { extra: Record<string, number>; extraSe: Record<string, number> } {
+  const extra: Record<string, number> = {};
+  const extraSe: Record<string, number> = {};
+  if (!runs.length) return { extra, extraSe };
+  for (const split of ['validation', 'test'] as const) {
+    for (const k of Object.keys(runs[0]![split].extra)) {
+      const s = meanSe(runs.map((r) => r[split].extra[k]!));
+      extra[`${split} ${k}`] = s.mean;
+      extraSe[`${split} ${k}`] = s.se;
+    }
+  }
+  return { extra, extraSe };
+}
+
 /** Standard error of an accuracy-like proportion p measured on n examples: √(p(1−p)/n). */
 export const proportionSe = (p: number, n: number): number => Math.sqrt((p * (1 - p)) / n);
 
