@@ -20,77 +20,20 @@
  *     rows × nc of the C buffer at cb (row stride ldcb) → dst, packed rows of nc, plus bias[j] when hasBias
  *     (f32.add: the same rounding as a separate add).
  */
+import { type Code, countDown, forLoop, I32, op, V128, validatedModule, wasmModule, type WasmFn } from './wasm-asm.js';
+
 /** The module's bytes (a fresh copy each call). */
 export function gemmWasmBytes(): Uint8Array {
   return new Uint8Array(bytes());
 }
 
-let cached: Uint8Array | null = null;
-let valid: boolean | null = null;
-
 /** The module, built once per process, or null where this engine cannot run it. */
-export function gemmWasm(): Uint8Array | null {
-  if (valid === null) {
-    cached = gemmWasmBytes();
-    const W = (globalThis as { WebAssembly?: { validate(b: Uint8Array): boolean } }).WebAssembly;
-    try { valid = W !== undefined && W.validate(cached); } catch { valid = false; }
-  }
-  return valid ? cached : null;
-}
+export const gemmWasm = validatedModule(bytes);
 
-// ---- a very small assembler: just what `tiles` needs
+const i32s = (n: number): number[] => new Array<number>(n).fill(I32);
+const v128s = (n: number): number[] => new Array<number>(n).fill(V128);
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-};
-const sleb = (n: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) { out.push(byte); return out; }
-    out.push(byte | 0x80);
-  }
-};
-const str = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f, V128 = 0x7b;
-const op = {
-  block: [0x02, 0x40], loop: [0x03, 0x40], if: [0x04, 0x40], else: [0x05], end: [0x0b],
-  br: (d: number) => [0x0c, ...uleb(d)], brIf: (d: number) => [0x0d, ...uleb(d)],
-  get: (l: number) => [0x20, ...uleb(l)], set: (l: number) => [0x21, ...uleb(l)], tee: (l: number) => [0x22, ...uleb(l)],
-  i32: (n: number) => [0x41, ...sleb(n)],
-  f32load: [0x2a, 2, 0], i32store: [0x36, 2, 0], f32store: [0x38, 2, 0], f32add: [0x92],
-  eqz: [0x45], ltU: [0x49], geU: [0x4f], add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74], shrU: [0x76],
-  // SIMD (prefix 0xfd, then the opcode as unsigned LEB128; memarg = log2 alignment, offset)
-  load: (offset: number) => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
-  load32Splat: (offset: number) => [0xfd, ...uleb(0x09), 2, ...uleb(offset)],
-  store: (offset: number) => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
-  zero: [0xfd, ...uleb(0x0c), ...new Array<number>(16).fill(0)],
-  fadd: [0xfd, ...uleb(0xe4)], fmul: [0xfd, ...uleb(0xe6)],
-};
-
-type Code = (number | number[])[];
-const flat = (parts: Code): number[] => parts.flatMap((p) => (typeof p === 'number' ? [p] : p));
-/** `for (v = from; v < limit; v++) body` with both bounds as locals (from = null: 0). */
-const forLoop = (v: number, limit: number, body: Code): Code => [
-  op.i32(0), op.set(v), op.block, op.loop, op.get(v), op.get(limit), op.geU, op.brIf(1),
-  ...body, op.get(v), op.i32(1), op.add, op.set(v), op.br(0), op.end, op.end,
-];
-/** `do { body } while (--v)` (v ≥ 1 on entry). */
-const countDown = (v: number, body: Code): Code => [op.loop, ...body, op.get(v), op.i32(1), op.sub, op.tee(v), op.brIf(0), op.end];
-
-interface Fn { name: string; params: number; i32s: number; v128s: number; code: Code }
-
-function tilesFn(): Fn {
+function tilesFn(): WasmFn {
   const PA = 0, ASTRIP = 1, AK = 2, AROW = 3, PB = 4, PC = 5, LDC = 6, MS = 7, NS = 8, KC = 9, ACC = 10;
   const T = 11, S = 12, K = 13, A = 14, B = 15, CP = 16, AR2 = 17, AR3 = 18;
   const ACC0 = 19, VA = 27, VB0 = 28, VB1 = 29; // 8 accumulators (row r: columns 0–3 in 2r, 4–7 in 2r + 1)
@@ -122,17 +65,17 @@ function tilesFn(): Fn {
   tile.push(op.get(PC), op.get(S), op.get(LDC), op.mul, op.i32(2), op.shl, op.add, op.get(T), op.i32(5), op.shl, op.add, op.set(CP));
   tile.push(op.get(ACC), op.if, ...store(true), op.else, ...store(false), op.end);
   return {
-    name: 'tiles', params: 11, i32s: 8, v128s: 11,
+    name: 'tiles', params: i32s(11), locals: [...i32s(8), ...v128s(11)],
     code: [op.get(AROW), op.i32(1), op.shl, op.set(AR2), op.get(AR2), op.get(AROW), op.add, op.set(AR3),
       ...forLoop(T, NS, forLoop(S, MS, tile))],
   };
 }
 
-function packBFn(): Fn {
+function packBFn(): WasmFn {
   const SRC = 0, RS = 1, CS = 2, NC = 3, NCPAD = 4, KC = 5, DST = 6;
   const COL = 7, K = 8, SP = 9, DP = 10;
   return {
-    name: 'packB', params: 7, i32s: 4, v128s: 0,
+    name: 'packB', params: i32s(7), locals: i32s(4),
     code: forLoop(COL, NCPAD, [
       // dp = dst + (col >> 3)·kc·32 + (col & 7)·4
       op.get(DST), op.get(COL), op.i32(3), op.shrU, op.get(KC), op.mul, op.i32(5), op.shl, op.add,
@@ -149,12 +92,12 @@ function packBFn(): Fn {
   };
 }
 
-function finishFn(): Fn {
+function finishFn(): WasmFn {
   const CB = 0, LDCB = 1, ROWS = 2, NC = 3, HASBIAS = 4, BIAS = 5, DST = 6;
   const I = 7, J = 8, SP = 9, BP = 10;
   const advance: Code = [op.get(DST), op.i32(4), op.add, op.set(DST), op.get(SP), op.i32(4), op.add, op.set(SP)];
   return {
-    name: 'finish', params: 7, i32s: 4, v128s: 0,
+    name: 'finish', params: i32s(7), locals: i32s(4),
     code: forLoop(I, ROWS, [
       op.get(CB), op.get(I), op.get(LDCB), op.mul, op.add, op.set(SP), op.get(BIAS), op.set(BP),
       op.get(HASBIAS), op.if,
@@ -168,22 +111,7 @@ function finishFn(): Fn {
 }
 
 function bytes(): number[] {
-  const fns = [tilesFn(), packBFn(), finishFn()];
-  const types = fns.flatMap((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0]);
-  const bodies = fns.flatMap((f) => {
-    const locals = [...uleb(f.v128s ? 2 : 1), ...uleb(f.i32s), I32, ...(f.v128s ? [...uleb(f.v128s), V128] : [])];
-    const body = [...locals, ...flat(f.code), ...op.end];
-    return [...uleb(body.length), ...body];
-  });
-  const exports = [...uleb(fns.length + 1), ...fns.flatMap((f, i) => [...str(f.name), 0x00, i]), ...str('mem'), 0x02, 0];
-  return [
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [...uleb(fns.length), ...types]), // one type per function: (i32 × params) → ()
-    ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]),
-    ...section(5, [1, 0x00, 1]), // one memory, at least one 64 KiB page, growable
-    ...section(7, exports),
-    ...section(10, [...uleb(fns.length), ...bodies]),
-  ];
+  return wasmModule([tilesFn(), packBFn(), finishFn()]);
 }
 
 /**
