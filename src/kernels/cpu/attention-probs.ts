@@ -3,12 +3,18 @@
  * (one pass for forward, one for backward), the same values as mul_scalar → where → softmax → dropout; rows are
  * (b, h, i) of (B, H, T, S). dropout itself (dropout.ts calls dropoutRange). All run on the worker pool, and draw
  * through one pool helper, dropoutDraw (threaded-kernels.ts; a helper must live beside its callers, pointwise.ts
- * says why).
+ * says why). In f32, where WebAssembly SIMD runs, attention_probs' rows run in wasm-probs.ts instead (its exponential
+ * is within 1 f32 ulp of Math.exp's, its draws the same bits).
  */
 import type { AttentionProbsParams } from '../../autograd/backend.js';
 import type { FloatDType } from '../../autograd/dtype.js';
+import { cpuMatmulKernel } from './matmul.js';
 import { runThreaded, threadsFor } from './pool.js';
 import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
+import { probsWasm } from './wasm-probs.js';
+
+/** The f32 rows in WebAssembly SIMD (wasm-probs.ts) where the f32 kernels use it (matmul.ts's switch), else null. */
+const simdFor = (dtype: FloatDType): Uint8Array | null => (dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? probsWasm() : null);
 
 /**
  * uniformAt(seed, index) of rng.ts — hash32(seed ^ hash32(index)) >> 8 / 2^24, lowbias32 in u32 arithmetic — written
@@ -40,8 +46,14 @@ export function attentionProbs(scores: FloatArray, keyMask: FloatArray, p: Atten
   const alloc = (n: number) => (threads > 1 ? sharedFloatArray : floatArray)(dtype, n, false); // every element is written
   const y = alloc(rows * S);
   const probs = p.p === 0 ? null : alloc(rows * S);
-  runThreaded('attentionProbsRows', [scores, keyMask, y, probs, H, T, S, p.scale, p.fill, p.causal, dtype === 'f32', p.p, p.seed],
-    rows, threads, { writes: probs ? [2, 3] : [2] });
+  const wasm = simdFor(dtype);
+  if (wasm !== null) {
+    runThreaded('attentionProbsRowsF32x4', [wasm, scores, keyMask, y, probs, H, T, S, p.scale, p.fill, p.causal, p.p, p.seed],
+      rows, threads, { writes: probs ? [3, 4] : [3] });
+  } else {
+    runThreaded('attentionProbsRows', [scores, keyMask, y, probs, H, T, S, p.scale, p.fill, p.causal, dtype === 'f32', p.p, p.seed],
+      rows, threads, { writes: probs ? [2, 3] : [2] });
+  }
   return probs ? { probs, softmax: y } : { probs: y };
 }
 
@@ -84,7 +96,12 @@ export function attentionProbsBackward(y: FloatArray, g: FloatArray, keyMask: Fl
   const rows = B * H * T;
   const threads = threadsFor(16 * rows * S);
   const ds = (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * S, false); // every element is written
-  runThreaded('attentionProbsBackwardRows', [y, g, keyMask, ds, H, T, S, p.scale, p.causal, p.p, p.seed], rows, threads, { writes: [3] });
+  const wasm = simdFor(dtype);
+  if (wasm !== null) {
+    runThreaded('attentionProbsBackwardRowsF32x4', [wasm, y, g, keyMask, ds, H, T, S, p.scale, p.causal, p.p, p.seed], rows, threads, { writes: [4] });
+  } else {
+    runThreaded('attentionProbsBackwardRows', [y, g, keyMask, ds, H, T, S, p.scale, p.causal, p.p, p.seed], rows, threads, { writes: [3] });
+  }
   return ds;
 }
 
