@@ -41,7 +41,7 @@ export const op = {
   get: (l: number) => [0x20, ...uleb(l)], set: (l: number) => [0x21, ...uleb(l)], tee: (l: number) => [0x22, ...uleb(l)],
   i32: (n: number) => [0x41, ...sleb(n | 0)],
   f32load: [0x2a, 2, 0], i32store: [0x36, 2, 0], f32store: [0x38, 2, 0],
-  eqz: [0x45], ltU: [0x49], geU: [0x4f], ltS: [0x48], add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74], shrU: [0x76],
+  eqz: [0x45], or: [0x72], ltU: [0x49], geU: [0x4f], ltS: [0x48], add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74], shrU: [0x76],
   f32add: [0x92], f32max: [0x97],
   // SIMD; memarg = log2 alignment, offset
   load: (offset: number) => simd(0x00, 4, ...uleb(offset)),
@@ -64,8 +64,10 @@ export const op = {
   i32x4shl: simd(0xab), i32x4shrS: simd(0xac), i32x4shrU: simd(0xad), i32x4add: simd(0xae), i32x4sub: simd(0xb1), i32x4mul: simd(0xb5),
   i64x2extendLowS: simd(0xc7), i64x2extendHighS: simd(0xc8),
   fadd: simd(0xe4), fsub: simd(0xe5), fmul: simd(0xe6), fdiv: simd(0xe7), fmin: simd(0xe8), fmax: simd(0xe9),
-  dadd: simd(0xf0), dsub: simd(0xf1), dmul: simd(0xf2),
-  truncSatS: simd(0xf8),
+  dadd: simd(0xf0), dsub: simd(0xf1), dmul: simd(0xf2), ddiv: simd(0xf3), dmax: simd(0xf5), dabs: simd(0xec), dneg: simd(0xed),
+  dlt: simd(0x49), dgt: simd(0x4a), dle: simd(0x4b), dnearest: simd(0x94), anyTrue: simd(0x53), i64x2allTrue: simd(0xc3),
+  truncSatS: simd(0xf8), truncSatF64S: simd(0xfc), i64x2shl: simd(0xcb), i64x2shrS: simd(0xcc), i64x2add: simd(0xce), i64x2sub: simd(0xd1),
+  i64x2const: (a: number) => simd(0x0c, ...Array.from(new Uint8Array(new BigInt64Array([BigInt(a), BigInt(a)]).buffer))),
 };
 
 export type Code = (number | number[])[];
