@@ -1,15 +1,18 @@
 import type { ReduceOp } from '../../autograd/backend.js';
 import type { FloatDType } from '../../autograd/dtype.js';
 import { type Shape, numel, stridesOf } from '../../autograd/shape.js';
+import { cpuMatmulKernel } from './matmul.js';
 import { runThreaded, threadsFor } from './pool.js';
 import { type FloatArray, floatArray } from './storage.js';
 import { coalesce, forEachRow } from './strided.js';
+import { sumsWasm } from './wasm-sums.js';
 
 /**
  * Sum or max of x (shape) over `axes`; the output has `shape` with those axes set to 1 (same element order).
  * Walks x once in memory order, accumulating in f64 into the output position of each element (stride 0 on the
  * reduced axes). Max propagates NaN as torch.max does; an empty max is −∞, an empty sum 0. A sum whose space
- * coalesces to (rows, len) is split across the pool's threads on its outputs, in the same order.
+ * coalesces to (rows, len) is split across the pool's threads on its outputs, in the same order; in f32 its column
+ * sums run in WebAssembly SIMD (wasm-sums.ts, the same additions in the same order).
  */
 export function reduce(op: ReduceOp, x: FloatArray, shape: Shape, axes: readonly number[], dtype: FloatDType): FloatArray {
   const reduced = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
@@ -20,6 +23,14 @@ export function reduce(op: ReduceOp, x: FloatArray, shape: Shape, axes: readonly
   const len = space.shape[last];
   const so = space.strides[1][last];
   const threads = op === 'sum' && last === 1 ? threadsFor(numel(shape)) : 1;
+  // f32 column sums (bias gradients) in WebAssembly SIMD where the f32 kernels use it: the same bits as sumColumns
+  const wasm = op === 'sum' && last === 1 && so !== 0 && dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? sumsWasm() : null;
+  if (wasm !== null) {
+    const rows = space.shape[0];
+    const sums = threads > 1 ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len);
+    runThreaded('sumColumnsF32x4', [wasm, x, sums, rows, len], len, threads, { writes: [2] });
+    return toDtype(sums, dtype);
+  }
   if (threads > 1) {
     // (rows, len) summed over rows (so = 1: a bias gradient) or over len (so = 0): split on the outputs
     const rows = space.shape[0];
