@@ -1,6 +1,8 @@
 import type { AdamWParams, SgdParams } from '../../autograd/backend.js';
+import { cpuMatmulKernel } from './matmul.js';
 import { runThreaded, threadsFor } from './pool.js';
 import type { FloatArray } from './storage.js';
+import { adamwWasm } from './wasm-adamw.js';
 
 /**
  * One AdamW step in place, as torch.optim.AdamW (single-tensor path), for i < n:
@@ -12,9 +14,17 @@ export function adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: Flo
   const decay = 1 - p.lr * p.weightDecay;
   const stepSize = p.lr / p.bias1;
   const sqrtBias2 = Math.sqrt(p.bias2);
-  // elementwise, so any split between threads gives the same bits
-  runThreaded('adamwRange', [param, grad, m, v, decay, stepSize, sqrtBias2, p.beta1, p.beta2, p.eps], n, threadsFor(4 * n),
-    { align: 1024, writes: [0, 2, 3] });
+  // elementwise, so any split between threads gives the same bits; on f32 storages in WebAssembly SIMD where the f32
+  // kernels use it (wasm-adamw.ts: the same operations, the same bits)
+  const f32 = param instanceof Float32Array && grad instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array;
+  const wasm = f32 && cpuMatmulKernel() === 'wasm-simd' ? adamwWasm() : null;
+  if (wasm !== null) {
+    runThreaded('adamwRangeF32x4', [wasm, param, grad, m, v, decay, stepSize, sqrtBias2, p.beta1, p.beta2, p.eps], n, threadsFor(4 * n),
+      { align: 1024, writes: [1, 3, 4] });
+  } else {
+    runThreaded('adamwRange', [param, grad, m, v, decay, stepSize, sqrtBias2, p.beta1, p.beta2, p.eps], n, threadsFor(4 * n),
+      { align: 1024, writes: [0, 2, 3] });
+  }
 }
 
 /** AdamW on elements [i0, i1). SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */

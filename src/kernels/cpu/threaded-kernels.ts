@@ -19,6 +19,7 @@ import { softmaxRows } from './softmax.js';
 import { copyCoalescedRange, forEachRow } from './strided.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 import { binaryFlatF32x4, binaryRowBroadcastF32x4 } from './wasm-binary.js';
+import { adamwRangeF32x4 } from './wasm-adamw.js';
 import { geluErfRangeF32x4 } from './wasm-gelu.js';
 import { sumColumnsF32x4 } from './wasm-sums.js';
 import { attentionProbsBackwardRowsF32x4, attentionProbsRowsF32x4, dropoutRangeF32x4 } from './wasm-probs.js';
@@ -27,7 +28,7 @@ const table = () => ({
   gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, layernormParamGradColumns,
   adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange, copyCoalescedRange,
   attentionProbsRowsF32x4, attentionProbsBackwardRowsF32x4, dropoutRangeF32x4, geluErfRangeF32x4,
-  binaryFlatF32x4, binaryRowBroadcastF32x4, sumColumnsF32x4,
+  binaryFlatF32x4, binaryRowBroadcastF32x4, sumColumnsF32x4, adamwRangeF32x4,
 });
 
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */
