@@ -38,7 +38,7 @@ export class CpuBackend implements Backend {
   readonly stats: KernelStats = newStats();
 
   describe(): string {
-    return `CPU (JavaScript typed arrays; f32 matmul and attention probabilities in ${cpuMatmulKernel() === 'wasm-simd' ? 'WebAssembly SIMD' : 'TypeScript'})`;
+    return `CPU (JavaScript typed arrays; f32 matmul and elementwise kernels in ${cpuMatmulKernel() === 'wasm-simd' ? 'WebAssembly SIMD' : 'TypeScript'})`;
   }
 
   // ---- memory
