@@ -71,7 +71,7 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
  */
 // up to 900 steps, patience 3: on bert-tiny spam prefix tuning and P-tuning v2 keep gaining until step 500–850 (at 300 steps
 // they were at 84–86 % of full fine-tuning, at 900 at 93–95 %: README "What the main job shows"); full fine-tuning
-// and the frozen head stop themselves after 250–450. ≈ 45 min on 2 cores with the WebAssembly SIMD matmul.
+// and the frozen head stop themselves after 250–450. ≈ 21 min on 2 cores with the WebAssembly SIMD kernels (README).
 export const COMPARE_DEFAULTS = { steps: 900, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 50, patience: 3 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {
