@@ -1,8 +1,6 @@
 import type { FloatDType } from '../../autograd/dtype.js';
-import { cpuMatmulKernel } from './matmul.js';
 import { runThreaded, threadsFor } from './pool.js';
 import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
-import { sumsWasm } from './wasm-sums.js';
 
 /**
  * Layer normalization over the last axis, as torch.nn.LayerNorm:
@@ -63,15 +61,8 @@ export function layernormBackward(
   const dgamma = columns(need.dgamma);
   const dbeta = columns(need.dbeta);
   if (dgamma || dbeta) {
-    // f32: the same sums in WebAssembly SIMD where the f32 kernels use it (wasm-sums.ts, the same bits)
-    const wasm = dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? sumsWasm() : null;
-    if (wasm !== null) {
-      runThreaded('layernormParamGradColumnsF32x4', [wasm, x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads,
-        { writes: dgamma && dbeta ? [5, 6] : [dgamma ? 5 : 6] });
-    } else {
-      runThreaded('layernormParamGradColumns', [x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads,
-        { writes: dgamma && dbeta ? [4, 5] : [dgamma ? 4 : 5] });
-    }
+    runThreaded('layernormParamGradColumns', [x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads,
+      { writes: dgamma && dbeta ? [4, 5] : [dgamma ? 4 : 5] });
   }
   const result: { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } = {};
   if (dx) result.dx = dx;

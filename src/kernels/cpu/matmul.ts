@@ -12,8 +12,7 @@ let forced: CpuMatmulKernel | null = null;
  * Which kernel the f32 matmul uses: 'wasm-simd' (wasm-gemm.ts) wherever WebAssembly SIMD validates, unless
  * WEBPEFT_CPU_SIMD=0 (Node) or setCpuMatmulKernel('typescript') says otherwise; f64 always uses gemm.ts. The same
  * switch chooses the f32 attention_probs rows and dropout (wasm-probs.ts), f32 gelu_erf (wasm-gelu.ts) and f32
- * add/sub/mul/div (wasm-binary.ts), column sums and LayerNorm's parameter gradients (wasm-sums.ts) and AdamW
- * (wasm-adamw.ts), or the TypeScript kernels.
+ * add/sub/mul/div (wasm-binary.ts), column sums (wasm-sums.ts) and AdamW (wasm-adamw.ts), or the TypeScript kernels.
  */
 export function cpuMatmulKernel(): CpuMatmulKernel {
   if (forced !== null) return forced === 'wasm-simd' && gemmWasm() === null ? 'typescript' : forced;

@@ -21,7 +21,7 @@ import { gemmRowsF32x4 } from './wasm-gemm.js';
 import { binaryFlatF32x4, binaryRowBroadcastF32x4 } from './wasm-binary.js';
 import { adamwRangeF32x4 } from './wasm-adamw.js';
 import { geluErfRangeF32x4 } from './wasm-gelu.js';
-import { layernormParamGradColumnsF32x4, sumColumnsF32x4 } from './wasm-sums.js';
+import { sumColumnsF32x4 } from './wasm-sums.js';
 import { attentionProbsBackwardRowsF32x4, attentionProbsRowsF32x4, dropoutRangeF32x4 } from './wasm-probs.js';
 
 const table = () => ({
@@ -29,7 +29,6 @@ const table = () => ({
   adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange, copyCoalescedRange,
   attentionProbsRowsF32x4, attentionProbsBackwardRowsF32x4, dropoutRangeF32x4, geluErfRangeF32x4,
   binaryFlatF32x4, binaryRowBroadcastF32x4, sumColumnsF32x4, adamwRangeF32x4,
-  layernormParamGradColumnsF32x4,
 });
 
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */
