@@ -436,6 +436,19 @@ describe('cpu matmul', () => {
 });
 
 describe('cpu permute, slice, writeRegion', () => {
+  it('permute matches index arithmetic on random shapes and permutations (rank 1–5, the last axis kept or moved)', () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 5 }).chain((shape) =>
+      fc.tuple(fc.constant(shape), fc.shuffledSubarray(shape.map((_, i) => i), { minLength: shape.length, maxLength: shape.length }))),
+    ([shape, perm]) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = Float32Array.from({ length: n }, (_, i) => i);
+      const outShape = perm.map((p) => shape[p]!);
+      const st = stridesOf(shape);
+      const want = Array.from({ length: n }, (_, i) => unravel(i, outShape).reduce((off, v, k) => off + v * st[perm[k]!]!, 0));
+      expect(Array.from(cpu.permute(x, shape, perm, 'f32') as Float32Array)).toEqual(want);
+    }), { numRuns: 300, seed: 17 });
+  });
+
   it('permute matches index arithmetic', () => {
     const shape = [2, 3, 4];
     const perm = [2, 0, 1];

@@ -90,6 +90,22 @@ export function copyCoalescedRange(
   const len = shape[last]!;
   const ds = dstStrides[last]!;
   const ss = srcStrides[last]!;
+  if (ds === 1 && ss === 1 && (last === 2 || last === 3)) {
+    // contiguous rows of a rank-3 or rank-4 space (the attention heads' permutes, (B, T, H, D) ↔ (B, H, T, D)):
+    // plain loops, no per-row callback — the rows are short (the head width)
+    const n1 = shape[1]!, n2 = last === 3 ? shape[2]! : 1;
+    const d1 = dstStrides[1]!, s1 = srcStrides[1]!, d2 = last === 3 ? dstStrides[2]! : 0, s2 = last === 3 ? srcStrides[2]! : 0;
+    for (let i = g0; i < g1; i++) {
+      const di = dstOffset + i * dstStrides[0]!, si = srcOffset + i * srcStrides[0]!;
+      for (let a = 0; a < n1; a++) {
+        for (let b = 0; b < n2; b++) {
+          const d = di + a * d1 + b * d2, q = si + a * s1 + b * s2;
+          for (let j = 0; j < len; j++) dst[d + j] = src[q + j]!;
+        }
+      }
+    }
+    return;
+  }
   const sub = { shape: [g1 - g0, ...shape.slice(1)], strides: [dstStrides.slice(), srcStrides.slice()] };
   if (last === 0) sub.shape[0] = 1; // one row: [g0, g1) of it
   const rowLen = last === 0 ? g1 - g0 : len;
