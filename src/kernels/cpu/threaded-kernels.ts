@@ -18,11 +18,10 @@ import { sumColumns, sumRows } from './reduce.js';
 import { softmaxRows } from './softmax.js';
 import { copyCoalescedRange, forEachRow } from './strided.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
-import { binaryFlatF32x4, binaryRowBroadcastF32x4 } from './wasm-binary.js';
-import { adamwRangeF32x4 } from './wasm-adamw.js';
-import { geluErfRangeF32x4 } from './wasm-gelu.js';
-import { sumColumnsF32x4 } from './wasm-sums.js';
-import { attentionProbsBackwardRowsF32x4, attentionProbsRowsF32x4, dropoutRangeF32x4 } from './wasm-probs.js';
+import {
+  adamwRangeF32x4, attentionProbsBackwardRowsF32x4, attentionProbsRowsF32x4, binaryFlatF32x4, binaryRowBroadcastF32x4,
+  dropoutRangeF32x4, geluErfRangeF32x4, sumColumnsF32x4, wasmScratch,
+} from './wasm-kernels.js';
 
 const table = () => ({
   gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, layernormParamGradColumns,
@@ -34,7 +33,7 @@ const table = () => ({
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */
 export const threadedHelpers: readonly ((...args: never[]) => unknown)[] = [
   erfSmall, erfcRatio, erfcPositive, erf, erfc, erfcWith, geluTanh, geluTanhGrad, geluErf, geluErfGrad, geluErfF32,
-  geluErfGradF32, binaryRow, dropoutDraw, forEachRow,
+  geluErfGradF32, binaryRow, dropoutDraw, forEachRow, wasmScratch,
 ];
 
 export type ThreadedKernel = keyof ReturnType<typeof table>;

@@ -39,24 +39,3 @@ function adamwFn(): WasmFn {
     locals: [I32, V128, V128, V128, V128, V128, V128, V128], code: forStep(J, N, 4, step),
   };
 }
-
-/**
- * AdamW on elements [i0, i1) of f32 storages through `adamw`, with adamwRange's arguments plus the module's bytes
- * first: the ranges copied in, param, m and v copied back. SELF-CONTAINED: its text is the pool's worker source.
- */
-export function adamwRangeF32x4(wasm: Uint8Array, param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
-  decay: number, stepSize: number, sqrtBias2: number, b1: number, b2: number, eps: number, i0: number, i1: number): void {
-  type Kernels = { mem: WebAssembly.Memory; adamw(p: number, g: number, m: number, v: number, n: number, decay: number, step: number,
-    sqrtBias2: number, b1: number, b2: number, c1: number, c2: number, eps: number): void };
-  const self = adamwRangeF32x4 as unknown as { kernels?: Kernels; view?: Float32Array };
-  if (self.kernels === undefined) self.kernels = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource)).exports as unknown as Kernels;
-  const { mem, adamw } = self.kernels;
-  const n = i1 - i0, s = n + 4, pp = 0, pg = s, pm = 2 * s, pv = 3 * s;
-  const need = 4 * 4 * s;
-  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
-  let w = self.view;
-  if (w === undefined || w.buffer !== mem.buffer) { w = new Float32Array(mem.buffer); self.view = w; }
-  w.set(param.subarray(i0, i1), pp); w.set(grad.subarray(i0, i1), pg); w.set(m.subarray(i0, i1), pm); w.set(v.subarray(i0, i1), pv);
-  adamw(4 * pp, 4 * pg, 4 * pm, 4 * pv, n, decay, stepSize, sqrtBias2, b1, b2, 1 - b1, 1 - b2, eps);
-  param.set(w.subarray(pp, pp + n), i0); m.set(w.subarray(pm, pm + n), i0); v.set(w.subarray(pv, pv + n), i0);
-}

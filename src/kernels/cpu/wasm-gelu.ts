@@ -122,24 +122,3 @@ function geluFn(): WasmFn {
     code: forStep(J, N, 4, step),
   };
 }
-
-/**
- * Elements [g0, g1) of f32 gelu_erf through `gelu`, with y (and d, when given) written: the kernels of unaryRange's
- * gelu_erf and geluWithGradRange's f32 loop (pointwise.ts), the module's bytes first. SELF-CONTAINED: its text is the
- * pool's worker source; each thread instantiates the module once.
- */
-export function geluErfRangeF32x4(wasm: Uint8Array, x: Float32Array, y: Float32Array, d: Float32Array | null, g0: number, g1: number): void {
-  type Kernels = { mem: WebAssembly.Memory; gelu(x: number, y: number, d: number, n: number, wantD: number): void };
-  const self = geluErfRangeF32x4 as unknown as { kernels?: Kernels; view?: Float32Array };
-  if (self.kernels === undefined) self.kernels = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource)).exports as unknown as Kernels;
-  const { mem, gelu } = self.kernels;
-  const n = g1 - g0, xo = 0, yo = n + 4, dofs = 2 * n + 8;
-  const need = 4 * (dofs + n + 4);
-  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
-  let v = self.view;
-  if (v === undefined || v.buffer !== mem.buffer) { v = new Float32Array(mem.buffer); self.view = v; }
-  v.set(x.subarray(g0, g1), xo);
-  gelu(4 * xo, 4 * yo, 4 * dofs, n, d === null ? 0 : 1);
-  y.set(v.subarray(yo, yo + n), g0);
-  if (d !== null) d.set(v.subarray(dofs, dofs + n), g0);
-}

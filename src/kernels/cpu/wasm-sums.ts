@@ -29,25 +29,3 @@ function colsumFn(): WasmFn {
     ],
   };
 }
-
-/**
- * Columns [c0, c1) of sums[c] += Σ_r x[r·len + c] (f64 sums, x f32 (rows, len)) through `colsum`, the module's bytes
- * first: the same bits as sumColumns. SELF-CONTAINED: its text is the pool's worker source.
- */
-export function sumColumnsF32x4(wasm: Uint8Array, x: Float32Array, sums: Float64Array, rows: number, len: number, c0: number, c1: number): void {
-  type Kernels = { mem: WebAssembly.Memory; colsum(x: number, rows: number, width: number, stride: number, acc: number): void };
-  const self = sumColumnsF32x4 as unknown as { kernels?: Kernels; view?: Float32Array };
-  if (self.kernels === undefined) self.kernels = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource)).exports as unknown as Kernels;
-  const { mem, colsum } = self.kernels;
-  const width = c1 - c0, whole = c0 === 0 && c1 === len;
-  const n = rows * width, acc = 2 * (((n + 4) >> 1) + 2); // acc: f64-aligned, after the block and its room
-  const need = 4 * acc + 8 * (width + 4);
-  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
-  let v = self.view;
-  if (v === undefined || v.buffer !== mem.buffer) { v = new Float32Array(mem.buffer); self.view = v; }
-  if (whole) v.set(x.subarray(0, rows * len), 0);
-  else for (let r = 0; r < rows; r++) v.set(x.subarray(r * len + c0, r * len + c1), r * width);
-  colsum(0, rows, width, width, 4 * acc);
-  const out = new Float64Array(mem.buffer, 4 * acc, width);
-  for (let c = 0; c < width; c++) sums[c0 + c] += out[c]!;
-}
