@@ -55,7 +55,9 @@ export function matmul(a: FloatArray, b: FloatArray, p: MatmulParams, dtype: Flo
   }
   const rows = batch * M;
   const threads = threadsFor(rows * N * K);
-  const out = threads > 1 ? sharedFloatArray(dtype, rows * N) : floatArray(dtype, rows * N);
+  // with K > 0 the kernels store every element on the first K block, so a pooled array need not be zeroed first
+  const zeroed = K === 0;
+  const out = threads > 1 ? sharedFloatArray(dtype, rows * N, zeroed) : floatArray(dtype, rows * N, zeroed);
   if (out.length === 0) return out;
   if (K === 0) { // an empty sum: zeros (plus the bias)
     if (bias) for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) out[r * N + n] = bias[n];

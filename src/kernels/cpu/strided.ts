@@ -1,6 +1,8 @@
 import type { TypedArray } from '../../autograd/dtype.js';
 import type { Shape } from '../../autograd/shape.js';
+import { cpuMatmulKernel } from './matmul.js';
 import { runThreaded, threadsFor } from './pool.js';
+import { copyWasm } from './wasm-copy.js';
 
 /**
  * Strided iteration shared by the broadcasting, layout and reduction kernels. An iteration space is a shape plus,
@@ -63,9 +65,36 @@ export function forEachRow({ shape, strides }: Strided, row: (offsets: number[])
   }
 }
 
+/** Below this many elements a copy stays in TypeScript (the module's call and two memcpys cost more than they save). */
+const WASM_COPY_MIN = 2048;
+
+/**
+ * Whether copyStrided runs a coalesced copy as wasm-copy.ts's row gather: ≥ WASM_COPY_MIN elements, the f32 kernels
+ * in WebAssembly SIMD (cpuMatmulKernel), rank 2–4, contiguous rows on both sides, dst dense
+ * in row-major order (so each chunk of the first dim is one dense block: written whole, never overlapping another
+ * thread's), src strides ≥ 0 spanning at most twice the elements copied (it is copied in whole), 4-byte words.
+ */
+export function copiesInWasm(space: Strided, src: TypedArray, dst: TypedArray): boolean {
+  const { shape, strides: [ds, ss] } = space;
+  const rank = shape.length;
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n < WASM_COPY_MIN || cpuMatmulKernel() !== 'wasm-simd') return false;
+  if (rank < 2 || rank > 4 || ds![rank - 1] !== 1 || ss![rank - 1] !== 1) return false;
+  if (src.BYTES_PER_ELEMENT !== dst.BYTES_PER_ELEMENT || src.BYTES_PER_ELEMENT % 4 !== 0) return false;
+  let dense = 1, span = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    if (ds![d] !== dense || ss![d]! < 0) return false;
+    dense *= shape[d]!;
+    span += (shape[d]! - 1) * ss![d]!;
+  }
+  return span <= 2 * n;
+}
+
 /**
  * Copies the elements of `shape`, read from src at srcStrides, written to dst at dstStrides (element units). A big
- * copy into a shared dst is split across the worker pool on the first dim of its coalesced space.
+ * copy into a shared dst is split across the worker pool on the first dim of its coalesced space. Where the f32
+ * kernels use WebAssembly SIMD, a copy into a dense dst with contiguous rows (permute, slice) runs in wasm-copy.ts.
  */
 export function copyStrided(
   src: TypedArray, srcOffset: number, srcStrides: readonly number[],
@@ -74,6 +103,12 @@ export function copyStrided(
   const space = coalesce(shape, [dstStrides, srcStrides]);
   let n = 1;
   for (const d of space.shape) n *= d;
+  const wasm = copiesInWasm(space, src, dst) ? copyWasm() : null;
+  if (wasm !== null) {
+    runThreaded('copyRowsWasm', [wasm, src, srcOffset, dst, dstOffset, space.shape, space.strides[0], space.strides[1]],
+      space.shape[0]!, threadsFor(6 * n), { writes: [3] });
+    return;
+  }
   runThreaded('copyCoalescedRange', [src, srcOffset, dst, dstOffset, space.shape, space.strides[0], space.strides[1]],
     space.shape[0]!, threadsFor(6 * n), { writes: [2] });
 }
@@ -114,7 +149,9 @@ export function copyCoalescedRange(
   forEachRow(sub, (off) => {
     const d0 = d00 + off[0]!;
     const s0 = s00 + off[1]!;
-    if (ds === 1 && ss === 1) {
+    if (ds === 1 && ss === 1 && last === 0) {
+      dst.set(src.subarray(s0, s0 + rowLen), d0); // one contiguous run: a memcpy (the same bits, NaN payloads too)
+    } else if (ds === 1 && ss === 1) {
       for (let j = 0; j < rowLen; j++) dst[d0 + j] = src[s0 + j]!;
     } else {
       for (let j = 0; j < rowLen; j++) dst[d0 + j * ds] = src[s0 + j * ss]!;

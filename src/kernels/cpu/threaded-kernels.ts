@@ -20,14 +20,14 @@ import { copyCoalescedRange, forEachRow } from './strided.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 import {
   adamwRangeF32x4, attentionProbsBackwardRowsF32x4, attentionProbsRowsF32x4, binaryFlatF32x4, binaryRowBroadcastF32x4,
-  dropoutRangeF32x4, geluErfRangeF32x4, sumColumnsF32x4, wasmScratch,
+  copyRowsWasm, dropoutRangeF32x4, geluErfRangeF32x4, sumColumnsF32x4, wasmScratch,
 } from './wasm-kernels.js';
 
 const table = () => ({
   gemmRows, gemmRowsF32x4, softmaxRows, attentionProbsRows, attentionProbsBackwardRows, layernormRows, layernormDxRows, layernormParamGradColumns,
   adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange, copyCoalescedRange,
   attentionProbsRowsF32x4, attentionProbsBackwardRowsF32x4, dropoutRangeF32x4, geluErfRangeF32x4,
-  binaryFlatF32x4, binaryRowBroadcastF32x4, sumColumnsF32x4, adamwRangeF32x4,
+  binaryFlatF32x4, binaryRowBroadcastF32x4, sumColumnsF32x4, adamwRangeF32x4, copyRowsWasm,
 });
 
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */

@@ -40,7 +40,7 @@ export const op = {
   br: (d: number) => [0x0c, ...uleb(d)], brIf: (d: number) => [0x0d, ...uleb(d)],
   get: (l: number) => [0x20, ...uleb(l)], set: (l: number) => [0x21, ...uleb(l)], tee: (l: number) => [0x22, ...uleb(l)],
   i32: (n: number) => [0x41, ...sleb(n | 0)],
-  f32load: [0x2a, 2, 0], i32store: [0x36, 2, 0], f32store: [0x38, 2, 0],
+  f32load: [0x2a, 2, 0], i32load: [0x28, 2, 0], i32store: [0x36, 2, 0], f32store: [0x38, 2, 0],
   eqz: [0x45], or: [0x72], ltU: [0x49], geU: [0x4f], ltS: [0x48], add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74], shrU: [0x76],
   f32add: [0x92], f32max: [0x97],
   // SIMD; memarg = log2 alignment, offset

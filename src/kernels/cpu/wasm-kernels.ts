@@ -187,3 +187,31 @@ export function adamwRangeF32x4(wasm: Uint8Array, param: Float32Array, grad: Flo
   adamw(4 * pp, 4 * pg, 4 * pm, 4 * pv, n, decay, stepSize, sqrtBias2, b1, b2, 1 - b1, 1 - b2, eps);
   param.set(w.subarray(pp, pp + n), i0); m.set(w.subarray(pm, pm + n), i0); v.set(w.subarray(pv, pv + n), i0);
 }
+
+/**
+ * Indices [g0, g1) of the first dim of a copy through `rows` (wasm-copy.ts), with copyCoalescedRange's arguments plus
+ * the module's bytes first, for a space of rank 2–4 whose rows are contiguous in src and dst and whose dst is dense
+ * in row-major order (copyStrided checks): the bytes src spans for these indices are copied into the module's
+ * memory, gathered there, and the dense dst block copied out. A pool kernel: it calls only wasmScratch.
+ */
+export function copyRowsWasm(wasm: Uint8Array, src: Float32Array | Float64Array | Int32Array, srcOffset: number,
+  dst: Float32Array | Float64Array | Int32Array, dstOffset: number, shape: readonly number[], dstStrides: readonly number[],
+  srcStrides: readonly number[], g0: number, g1: number): void {
+  type Kernels = { mem: WebAssembly.Memory; rows(src: number, dst: number, n0: number, n1: number, n2: number, words: number, s0: number, s1: number, s2: number): void };
+  const bytes = src.BYTES_PER_ELEMENT;
+  const rank = shape.length;
+  // pad to (n0, n1, n2, len): missing middle dims have size 1
+  const n1 = rank >= 3 ? shape[1]! : 1, n2 = rank === 4 ? shape[2]! : 1;
+  const s1 = rank >= 3 ? srcStrides[1]! : 0, s2 = rank === 4 ? srcStrides[2]! : 0;
+  const len = shape[rank - 1]!;
+  const n0 = g1 - g0;
+  const lo = srcOffset + g0 * srcStrides[0]!;
+  const span = (n0 - 1) * srcStrides[0]! + (n1 - 1) * s1 + (n2 - 1) * s2 + len; // elements of src from lo
+  const count = n0 * n1 * n2 * len;
+  const at = Math.ceil(span * bytes / 16) * 16;
+  const { kernels: { rows }, view } = wasmScratch<Kernels>(wasm, copyRowsWasm, at + count * bytes + 16);
+  const m = new Uint8Array(view.buffer);
+  m.set(new Uint8Array(src.buffer, src.byteOffset + lo * bytes, span * bytes), 0);
+  rows(0, at, n0, n1, n2, len * bytes / 4, srcStrides[0]! * bytes, s1 * bytes, s2 * bytes);
+  new Uint8Array(dst.buffer, dst.byteOffset + (dstOffset + g0 * dstStrides[0]!) * bytes, count * bytes).set(m.subarray(at, at + count * bytes));
+}
