@@ -1,5 +1,5 @@
 /**
- * The pool kernels that run the f32 SIMD modules (wasm-probs.ts, wasm-gelu.ts, wasm-binary.ts, wasm-sums.ts,
+ * The pool kernels that run the SIMD modules (wasm-probs.ts, wasm-gelu.ts, wasm-binary.ts, wasm-sums.ts, wasm-copy.ts,
  * wasm-adamw.ts: each states what its module computes and its bound): each copies its range into the module's memory,
  * runs it there and copies the result out. They live in one file so that they can share one pool helper, wasmScratch
  * (a helper must live beside its callers: pointwise.ts says why); every one is SELF-CONTAINED otherwise — its text is
@@ -104,17 +104,17 @@ export function dropoutRangeF32x4(wasm: Uint8Array, x: Float32Array, out: Float3
 }
 
 /**
- * Elements [g0, g1) of f32 gelu_erf through `gelu`, with y (and d, when given) written: the kernels of unaryRange's
+ * Elements [g0, g1) of f32 gelu_erf through `gelu32`, with y (and d, when given) written: the kernels of unaryRange's
  * gelu_erf and geluWithGradRange's f32 loop (pointwise.ts), the module's bytes first. A pool kernel: it calls only
  * wasmScratch.
  */
 export function geluErfRangeF32x4(wasm: Uint8Array, x: Float32Array, y: Float32Array, d: Float32Array | null, g0: number, g1: number): void {
-  type Kernels = { mem: WebAssembly.Memory; gelu(x: number, y: number, d: number, n: number, wantD: number): void };
+  type Kernels = { mem: WebAssembly.Memory; gelu32(x: number, y: number, d: number, n: number, wantD: number): void };
   const n = g1 - g0, xo = 0, yo = n + 4, dofs = 2 * n + 8;
   const need = 4 * (dofs + n + 4);
-  const { kernels: { gelu }, view: v } = wasmScratch<Kernels>(wasm, geluErfRangeF32x4, need);
+  const { kernels: { gelu32 }, view: v } = wasmScratch<Kernels>(wasm, geluErfRangeF32x4, need);
   v.set(x.subarray(g0, g1), xo);
-  gelu(4 * xo, 4 * yo, 4 * dofs, n, d === null ? 0 : 1);
+  gelu32(4 * xo, 4 * yo, 4 * dofs, n, d === null ? 0 : 1);
   y.set(v.subarray(yo, yo + n), g0);
   if (d !== null) d.set(v.subarray(dofs, dofs + n), g0);
 }

@@ -41,7 +41,7 @@ export const EXP_F32 = {
 };
 
 /** expF32 of the v128 on the stack → its result on the stack; uses locals t0 (v128) and t1 (v128). */
-function expCode(t0: number, t1: number): Code {
+export function expCode(t0: number, t1: number): Code {
   const c = EXP_F32;
   const poly: Code = [op.f32x4const(c.p[0]!)];
   for (let i = 1; i < c.p.length; i++) poly.push(op.get(t1), op.fmul, op.f32x4const(c.p[i]!), op.fadd);
