@@ -18,7 +18,7 @@ import { expCode } from './wasm-probs.js';
 export const geluWasm = validatedModule(() => wasmModule([gelu32Fn()]));
 
 /** Numerical Recipes' erfcc: erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), relative error < 1.2e-7 for z ≥ 0. */
-export const ERFC_NR = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587,
+const ERFC_NR = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807, -1.13520398, 1.48851587,
   -0.82215223, 0.17087277];
 
 /**
