@@ -69,16 +69,14 @@ export function forEachRow({ shape, strides }: Strided, row: (offsets: number[])
 const WASM_COPY_MIN = 2048;
 
 /**
- * Whether copyStrided runs a coalesced copy as wasm-copy.ts's row gather: ≥ WASM_COPY_MIN elements, the f32 kernels
+ * Whether copyStrided runs a coalesced copy of n elements as wasm-copy.ts's row gather: n ≥ WASM_COPY_MIN, the f32 kernels
  * in WebAssembly SIMD (cpuMatmulKernel), rank 2–4, contiguous rows on both sides, dst dense
  * in row-major order (so each chunk of the first dim is one dense block: written whole, never overlapping another
  * thread's), src strides ≥ 0 spanning at most twice the elements copied (it is copied in whole), 4-byte words.
  */
-export function copiesInWasm(space: Strided, src: TypedArray, dst: TypedArray): boolean {
+export function copiesInWasm(space: Strided, src: TypedArray, dst: TypedArray, n: number): boolean {
   const { shape, strides: [ds, ss] } = space;
   const rank = shape.length;
-  let n = 1;
-  for (const d of shape) n *= d;
   if (n < WASM_COPY_MIN || cpuMatmulKernel() !== 'wasm-simd') return false;
   if (rank < 2 || rank > 4 || ds![rank - 1] !== 1 || ss![rank - 1] !== 1) return false;
   if (src.BYTES_PER_ELEMENT !== dst.BYTES_PER_ELEMENT || src.BYTES_PER_ELEMENT % 4 !== 0) return false;
@@ -103,7 +101,7 @@ export function copyStrided(
   const space = coalesce(shape, [dstStrides, srcStrides]);
   let n = 1;
   for (const d of space.shape) n *= d;
-  const wasm = copiesInWasm(space, src, dst) ? copyWasm() : null;
+  const wasm = copiesInWasm(space, src, dst, n) ? copyWasm() : null;
   if (wasm !== null) {
     runThreaded('copyRowsWasm', [wasm, src, srcOffset, dst, dstOffset, space.shape, space.strides[0], space.strides[1]],
       space.shape[0]!, threadsFor(6 * n), { writes: [3] });
