@@ -1,6 +1,12 @@
 import type { FloatDType } from '../../autograd/dtype.js';
 import { runThreaded, threadsFor } from './pool.js';
+import { cpuMatmulKernel } from './matmul.js';
 import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
+import { layernormWasm } from './wasm-layernorm.js';
+
+/** The SIMD module for f32 rows of a multiple of 4 columns (wasm-layernorm.ts: the same bits), else null. */
+const simdRows = (dtype: FloatDType, cols: number): Uint8Array | null =>
+  (dtype === 'f32' && cols % 4 === 0 && cols > 0 && cpuMatmulKernel() === 'wasm-simd' ? layernormWasm() : null);
 
 /**
  * Layer normalization over the last axis, as torch.nn.LayerNorm:
@@ -18,23 +24,36 @@ export function layernorm(
   const y = alloc(dtype, rows * cols, false);
   const mean = alloc(dtype, rows, false);
   const rstd = alloc(dtype, rows, false);
-  runThreaded('layernormRows', [x, gamma, beta, y, mean, rstd, cols, eps], rows, threads, { writes: [3, 4, 5] });
+  const wasm = simdRows(dtype, cols);
+  if (wasm !== null) runThreaded('layernormRowsF32x4', [wasm, x, gamma, beta, y, mean, rstd, cols, eps], rows, threads, { writes: [4, 5, 6] });
+  else runThreaded('layernormRows', [x, gamma, beta, y, mean, rstd, cols, eps], rows, threads, { writes: [3, 4, 5] });
   return { y, mean, rstd };
 }
 
-/** Rows [r0, r1) of the layernorm forward. SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
+/**
+ * Rows [r0, r1) of the layernorm forward. A row's sums (Σx, Σ(x − mean)²) are four f64 partial sums, s_k over the
+ * columns j ≡ k (mod 4), added as (s0 + s2) + (s1 + s3): the order the SIMD kernel's lanes give (wasm-layernorm.ts),
+ * so both compute the same bits. SELF-CONTAINED: a pool worker runs its source text (see pool.ts).
+ */
 export function layernormRows(
   x: FloatArray, gamma: FloatArray, beta: FloatArray, y: FloatArray, mean: FloatArray, rstd: FloatArray,
   cols: number, eps: number, r0: number, r1: number,
 ): void {
+  const whole = cols - (cols & 3);
   for (let r = r0; r < r1; r++) {
     const o = r * cols;
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += x[o + j];
-    const mu = sum / cols;
-    let sq = 0;
-    for (let j = 0; j < cols; j++) { const d = x[o + j] - mu; sq += d * d; }
-    const rs = 1 / Math.sqrt(sq / cols + eps);
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let j = 0; j < whole; j += 4) { s0 += x[o + j]; s1 += x[o + j + 1]; s2 += x[o + j + 2]; s3 += x[o + j + 3]; }
+    if (whole < cols) s0 += x[o + whole];
+    if (whole + 1 < cols) s1 += x[o + whole + 1];
+    if (whole + 2 < cols) s2 += x[o + whole + 2];
+    const mu = ((s0 + s2) + (s1 + s3)) / cols;
+    s0 = 0; s1 = 0; s2 = 0; s3 = 0;
+    for (let j = 0; j < cols; j++) {
+      const d = x[o + j] - mu;
+      switch (j & 3) { case 0: s0 += d * d; break; case 1: s1 += d * d; break; case 2: s2 += d * d; break; default: s3 += d * d; }
+    }
+    const rs = 1 / Math.sqrt(((s0 + s2) + (s1 + s3)) / cols + eps);
     for (let j = 0; j < cols; j++) y[o + j] = (x[o + j] - mu) * rs * gamma[j] + beta[j];
     mean[r] = mu;
     rstd[r] = rs;
@@ -53,7 +72,9 @@ export function layernormBackward(
 ): { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } {
   const threads = need.dx ? threadsFor(4 * rows * cols) : 1;
   const dx = need.dx ? (threads > 1 ? sharedFloatArray : floatArray)(dtype, rows * cols, false) : undefined; // all written
-  if (dx) runThreaded('layernormDxRows', [x, g, gamma, mean, rstd, dx, cols], rows, threads, { writes: [5] });
+  const wasm = simdRows(dtype, cols);
+  if (dx && wasm !== null) runThreaded('layernormDxRowsF32x4', [wasm, x, g, gamma, mean, rstd, dx, cols], rows, threads, { writes: [6] });
+  else if (dx) runThreaded('layernormDxRows', [x, g, gamma, mean, rstd, dx, cols], rows, threads, { writes: [5] });
   // column sums in f64 whatever the dtype, rows in order for every column: split on columns, so the bits do not
   // depend on the thread count
   const sumThreads = need.dgamma || need.dbeta ? threadsFor(4 * rows * cols) : 1;
@@ -61,8 +82,10 @@ export function layernormBackward(
   const dgamma = columns(need.dgamma);
   const dbeta = columns(need.dbeta);
   if (dgamma || dbeta) {
-    runThreaded('layernormParamGradColumns', [x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads,
-      { writes: dgamma && dbeta ? [4, 5] : [dgamma ? 4 : 5] });
+    const pg = dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? layernormWasm() : null;
+    const writes = dgamma && dbeta ? [4, 5] : [dgamma ? 4 : 5];
+    if (pg !== null) runThreaded('layernormParamGradColumnsF32x4', [pg, x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads, { writes: writes.map((w) => w + 1) });
+    else runThreaded('layernormParamGradColumns', [x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads, { writes });
   }
   const result: { dx?: FloatArray; dgamma?: FloatArray; dbeta?: FloatArray } = {};
   if (dx) result.dx = dx;
@@ -88,7 +111,10 @@ export function layernormParamGradColumns(
   }
 }
 
-/** Rows [r0, r1) of the layernorm input gradient. SELF-CONTAINED: a pool worker runs its source text (see pool.ts). */
+/**
+ * Rows [r0, r1) of the layernorm input gradient; the row sums in layernormRows' order (four partials, j mod 4).
+ * SELF-CONTAINED: a pool worker runs its source text (see pool.ts).
+ */
 export function layernormDxRows(
   x: FloatArray, g: FloatArray, gamma: FloatArray, mean: FloatArray, rstd: FloatArray, dx: FloatArray,
   cols: number, r0: number, r1: number,
@@ -97,16 +123,19 @@ export function layernormDxRows(
     const o = r * cols;
     const mu = mean[r];
     const rs = rstd[r];
-    let sumD = 0;
-    let sumDX = 0;
+    let d0 = 0, d1 = 0, d2 = 0, d3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
     for (let j = 0; j < cols; j++) {
       const xhat = (x[o + j] - mu) * rs;
       const dxhat = g[o + j] * gamma[j];
-      sumD += dxhat;
-      sumDX += dxhat * xhat;
+      switch (j & 3) {
+        case 0: d0 += dxhat; e0 += dxhat * xhat; break;
+        case 1: d1 += dxhat; e1 += dxhat * xhat; break;
+        case 2: d2 += dxhat; e2 += dxhat * xhat; break;
+        default: d3 += dxhat; e3 += dxhat * xhat;
+      }
     }
-    const meanD = sumD / cols;
-    const meanDX = sumDX / cols;
+    const meanD = ((d0 + d2) + (d1 + d3)) / cols;
+    const meanDX = ((e0 + e2) + (e1 + e3)) / cols;
     for (let j = 0; j < cols; j++) {
       const xhat = (x[o + j] - mu) * rs;
       dx[o + j] = rs * (g[o + j] * gamma[j] - meanD - xhat * meanDX);

@@ -20,7 +20,8 @@ import { copyCoalescedRange, forEachRow } from './strided.js';
 import { gemmRowsF32x4 } from './wasm-gemm.js';
 import {
   adamwRangeF32x4, attentionProbsBackwardRowsF32x4, attentionProbsRowsF32x4, binaryFlatF32x4, binaryRowBroadcastF32x4,
-  copyRowsWasm, dropoutRangeF32x4, geluErfRangeF32x4, sumColumnsF32x4, wasmScratch,
+  copyRowsWasm, dropoutRangeF32x4, geluErfRangeF32x4, layernormDxRowsF32x4, layernormParamGradColumnsF32x4, layernormRowsF32x4,
+  sumColumnsF32x4, wasmScratch,
 } from './wasm-kernels.js';
 
 const table = () => ({
@@ -28,6 +29,7 @@ const table = () => ({
   adamwRange, unaryRange, binaryFlat, binaryRows, dropoutRange, sumColumns, sumRows, geluWithGradRange, copyCoalescedRange,
   attentionProbsRowsF32x4, attentionProbsBackwardRowsF32x4, dropoutRangeF32x4, geluErfRangeF32x4,
   binaryFlatF32x4, binaryRowBroadcastF32x4, sumColumnsF32x4, adamwRangeF32x4, copyRowsWasm,
+  layernormRowsF32x4, layernormDxRowsF32x4, layernormParamGradColumnsF32x4,
 });
 
 /** The functions a worker declares before its kernels (pointwise.ts: erf, the GELU forms, one binary row; the dropout draw). */

@@ -43,9 +43,12 @@ export const op = {
   f32load: [0x2a, 2, 0], i32load: [0x28, 2, 0], i32store: [0x36, 2, 0], f32store: [0x38, 2, 0],
   eqz: [0x45], or: [0x72], ltU: [0x49], geU: [0x4f], ltS: [0x48], add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74], shrU: [0x76],
   f32add: [0x92], f32max: [0x97],
+  f64add: [0xa0], f64div: [0xa3], f64sqrt: [0x9f], f64const: (x: number) => [0x44, ...f64Bytes(x)],
+  promoteF32: [0xbb], demoteF64: [0xb6],
   // SIMD; memarg = log2 alignment, offset
   load: (offset: number) => simd(0x00, 4, ...uleb(offset)),
   load32Splat: (offset: number) => simd(0x09, 2, ...uleb(offset)),
+  load64Splat: (offset: number) => simd(0x0a, 2, ...uleb(offset)),
   store: (offset: number) => simd(0x0b, 4, ...uleb(offset)),
   /** Unaligned-tolerant load and store (alignment hint 4 bytes): rows that start anywhere. */
   loadU: (offset: number) => simd(0x00, 2, ...uleb(offset)),

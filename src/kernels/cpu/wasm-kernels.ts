@@ -215,3 +215,77 @@ export function copyRowsWasm(wasm: Uint8Array, src: Float32Array | Float64Array 
   rows(0, at, n0, n1, n2, len * bytes / 4, srcStrides[0]! * bytes, s1 * bytes, s2 * bytes);
   new Uint8Array(dst.buffer, dst.byteOffset + (dstOffset + g0 * dstStrides[0]!) * bytes, count * bytes).set(m.subarray(at, at + count * bytes));
 }
+
+/**
+ * Rows [r0, r1) of the f32 layernorm forward through `lnfwd` (wasm-layernorm.ts: the same bits as layernormRows),
+ * with its arguments plus the module's bytes first; cols a multiple of 4. A pool kernel: it calls only wasmScratch.
+ */
+export function layernormRowsF32x4(wasm: Uint8Array, x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array,
+  mean: Float32Array, rstd: Float32Array, cols: number, eps: number, r0: number, r1: number): void {
+  type Kernels = { mem: WebAssembly.Memory; lnfwd(x: number, g: number, b: number, y: number, mean: number, rstd: number, rows: number, cols: number, colsF: number, eps: number): void };
+  const rows = r1 - r0, n = rows * cols;
+  // floats: [x rows | gamma | beta | y rows | mean | rstd]
+  const go = n, bo = go + cols, yo = bo + cols, mo = yo + n, ro = mo + rows;
+  const { kernels: { lnfwd }, view: v } = wasmScratch<Kernels>(wasm, layernormRowsF32x4, 4 * (ro + rows));
+  v.set(x.subarray(r0 * cols, r1 * cols), 0);
+  v.set(gamma.subarray(0, cols), go);
+  v.set(beta.subarray(0, cols), bo);
+  lnfwd(0, 4 * go, 4 * bo, 4 * yo, 4 * mo, 4 * ro, rows, cols, cols, eps);
+  y.set(v.subarray(yo, yo + n), r0 * cols);
+  mean.set(v.subarray(mo, mo + rows), r0);
+  rstd.set(v.subarray(ro, ro + rows), r0);
+}
+
+/**
+ * Rows [r0, r1) of the f32 layernorm input gradient through `lndx` (the same bits as layernormDxRows), its arguments
+ * plus the module's bytes first; cols a multiple of 4. A pool kernel, as above.
+ */
+export function layernormDxRowsF32x4(wasm: Uint8Array, x: Float32Array, g: Float32Array, gamma: Float32Array, mean: Float32Array,
+  rstd: Float32Array, dx: Float32Array, cols: number, r0: number, r1: number): void {
+  type Kernels = { mem: WebAssembly.Memory; lndx(x: number, g: number, gamma: number, mean: number, rstd: number, dx: number, rows: number, cols: number, colsF: number): void };
+  const rows = r1 - r0, n = rows * cols;
+  // floats: [x rows | g rows | gamma | mean | rstd | dx rows]
+  const go = n, gmo = 2 * n, mo = gmo + cols, ro = mo + rows, dxo = ro + rows;
+  const { kernels: { lndx }, view: v } = wasmScratch<Kernels>(wasm, layernormDxRowsF32x4, 4 * (dxo + n));
+  v.set(x.subarray(r0 * cols, r1 * cols), 0);
+  v.set(g.subarray(r0 * cols, r1 * cols), go);
+  v.set(gamma.subarray(0, cols), gmo);
+  v.set(mean.subarray(r0, r1), mo);
+  v.set(rstd.subarray(r0, r1), ro);
+  lndx(0, 4 * go, 4 * gmo, 4 * mo, 4 * ro, 4 * dxo, rows, cols, cols);
+  dx.set(v.subarray(dxo, dxo + n), r0 * cols);
+}
+
+/**
+ * Columns [c0, c1) of the f32 layernorm's dgamma and dbeta (f64, either may be null) through `lnpg` (the same bits
+ * as layernormParamGradColumns), its arguments plus the module's bytes first: the columns in pairs, an odd last one
+ * in the same TypeScript arithmetic. A pool kernel: it calls only wasmScratch.
+ */
+export function layernormParamGradColumnsF32x4(wasm: Uint8Array, x: Float32Array, g: Float32Array, mean: Float32Array, rstd: Float32Array,
+  dgamma: Float64Array | null, dbeta: Float64Array | null, rows: number, cols: number, c0: number, c1: number): void {
+  type Kernels = { mem: WebAssembly.Memory; lnpg(x: number, g: number, mean: number, rstd: number, dg: number, db: number, rows: number, cols: number,
+    c0: number, c1: number, wantG: number, wantB: number): void };
+  const n = rows * cols, pairs = c1 - ((c1 - c0) & 1);
+  // floats: [x | g | mean | rstd | pad to f64 | dgamma (f64 × cols) | dbeta (f64 × cols)], 2 floats of room after x and g
+  const go = n + 2, mo = go + n + 2, ro = mo + rows, dgo = 2 * Math.ceil((ro + rows) / 2), dbo = dgo + 2 * cols;
+  const { kernels: { lnpg }, view: v } = wasmScratch<Kernels>(wasm, layernormParamGradColumnsF32x4, 4 * (dbo + 2 * cols));
+  v.set(x.subarray(0, n), 0);
+  v.set(g.subarray(0, n), go);
+  v.set(mean.subarray(0, rows), mo);
+  v.set(rstd.subarray(0, rows), ro);
+  const acc = new Float64Array(v.buffer, 4 * dgo, 2 * cols);
+  acc.fill(0, c0, c1);
+  acc.fill(0, cols + c0, cols + c1);
+  if (pairs > c0) lnpg(0, 4 * go, 4 * mo, 4 * ro, 4 * dgo, 4 * dbo, rows, cols, c0, pairs, dgamma === null ? 0 : 1, dbeta === null ? 0 : 1);
+  for (let j = pairs; j < c1; j++) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      if (dgamma !== null) acc[j] += g[o + j]! * (x[o + j]! - mean[r]!) * rstd[r]!;
+      if (dbeta !== null) acc[cols + j] += g[o + j]!;
+    }
+  }
+  for (let j = c0; j < c1; j++) {
+    if (dgamma !== null) dgamma[j] += acc[j]!;
+    if (dbeta !== null) dbeta[j] += acc[cols + j]!;
+  }
+}
