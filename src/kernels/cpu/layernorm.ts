@@ -4,9 +4,10 @@ import { cpuMatmulKernel } from './matmul.js';
 import { type FloatArray, floatArray, sharedFloatArray } from './storage.js';
 import { layernormWasm } from './wasm-layernorm.js';
 
-/** The SIMD module for f32 rows of a multiple of 4 columns (wasm-layernorm.ts: the same bits), else null. */
-const simdRows = (dtype: FloatDType, cols: number): Uint8Array | null =>
-  (dtype === 'f32' && cols % 4 === 0 && cols > 0 && cpuMatmulKernel() === 'wasm-simd' ? layernormWasm() : null);
+/** The SIMD module for f32 storages (wasm-layernorm.ts: the same bits), else null. */
+const simdModule = (dtype: FloatDType): Uint8Array | null => (dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? layernormWasm() : null);
+/** The module for the row kernels, which need a multiple of 4 columns; else null. */
+const simdRows = (dtype: FloatDType, cols: number): Uint8Array | null => (cols % 4 === 0 && cols > 0 ? simdModule(dtype) : null);
 
 /**
  * Layer normalization over the last axis, as torch.nn.LayerNorm:
@@ -49,10 +50,13 @@ export function layernormRows(
     if (whole + 2 < cols) s2 += x[o + whole + 2];
     const mu = ((s0 + s2) + (s1 + s3)) / cols;
     s0 = 0; s1 = 0; s2 = 0; s3 = 0;
-    for (let j = 0; j < cols; j++) {
-      const d = x[o + j] - mu;
-      switch (j & 3) { case 0: s0 += d * d; break; case 1: s1 += d * d; break; case 2: s2 += d * d; break; default: s3 += d * d; }
+    for (let j = 0; j < whole; j += 4) {
+      const a = x[o + j] - mu, b = x[o + j + 1] - mu, c = x[o + j + 2] - mu, d = x[o + j + 3] - mu;
+      s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d;
     }
+    if (whole < cols) { const a = x[o + whole] - mu; s0 += a * a; }
+    if (whole + 1 < cols) { const b = x[o + whole + 1] - mu; s1 += b * b; }
+    if (whole + 2 < cols) { const c = x[o + whole + 2] - mu; s2 += c * c; }
     const rs = 1 / Math.sqrt(((s0 + s2) + (s1 + s3)) / cols + eps);
     for (let j = 0; j < cols; j++) y[o + j] = (x[o + j] - mu) * rs * gamma[j] + beta[j];
     mean[r] = mu;
@@ -82,7 +86,7 @@ export function layernormBackward(
   const dgamma = columns(need.dgamma);
   const dbeta = columns(need.dbeta);
   if (dgamma || dbeta) {
-    const pg = dtype === 'f32' && cpuMatmulKernel() === 'wasm-simd' ? layernormWasm() : null;
+    const pg = simdModule(dtype);
     const writes = dgamma && dbeta ? [4, 5] : [dgamma ? 4 : 5];
     if (pg !== null) runThreaded('layernormParamGradColumnsF32x4', [pg, x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads, { writes: writes.map((w) => w + 1) });
     else runThreaded('layernormParamGradColumns', [x, g, mean, rstd, dgamma, dbeta, rows, cols], cols, sumThreads, { writes });
@@ -119,23 +123,22 @@ export function layernormDxRows(
   x: FloatArray, g: FloatArray, gamma: FloatArray, mean: FloatArray, rstd: FloatArray, dx: FloatArray,
   cols: number, r0: number, r1: number,
 ): void {
+  const d = new Float64Array(4), e = new Float64Array(4);
   for (let r = r0; r < r1; r++) {
     const o = r * cols;
     const mu = mean[r];
     const rs = rstd[r];
-    let d0 = 0, d1 = 0, d2 = 0, d3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+    // partial k sums the columns j ≡ k (mod 4); d: Σ dxhat, e: Σ dxhat·xhat
+    d.fill(0);
+    e.fill(0);
     for (let j = 0; j < cols; j++) {
       const xhat = (x[o + j] - mu) * rs;
       const dxhat = g[o + j] * gamma[j];
-      switch (j & 3) {
-        case 0: d0 += dxhat; e0 += dxhat * xhat; break;
-        case 1: d1 += dxhat; e1 += dxhat * xhat; break;
-        case 2: d2 += dxhat; e2 += dxhat * xhat; break;
-        default: d3 += dxhat; e3 += dxhat * xhat;
-      }
+      d[j & 3] += dxhat;
+      e[j & 3] += dxhat * xhat;
     }
-    const meanD = ((d0 + d2) + (d1 + d3)) / cols;
-    const meanDX = ((e0 + e2) + (e1 + e3)) / cols;
+    const meanD = ((d[0] + d[2]) + (d[1] + d[3])) / cols;
+    const meanDX = ((e[0] + e[2]) + (e[1] + e[3])) / cols;
     for (let j = 0; j < cols; j++) {
       const xhat = (x[o + j] - mu) * rs;
       dx[o + j] = rs * (g[o + j] * gamma[j] - meanD - xhat * meanDX);
