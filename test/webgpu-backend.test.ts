@@ -514,19 +514,23 @@ describe.skipIf(backend === null)('webgpu backend', () => {
       expect(Array.from(out)).toEqual(expected);
     });
 
-    it('backward scatter-adds gradients of repeated ids', async () => {
-      const V = 7;
-      const D = 70;
-      const ids = [3, 1, 3, 3, 6, 0, 1];
-      const g = random(ids.length * D, 51);
-      const out = await down(be().embeddingBackward(up(g), upInt(ids), ids.length, V, D, 'f32'), V * D);
-      const expected = new Array<number>(V * D).fill(0);
-      const abs = new Array<number>(V * D).fill(0);
-      ids.forEach((id, n) => {
-        for (let d = 0; d < D; d++) { expected[id * D + d] += g[n * D + d]; abs[id * D + d] += Math.abs(g[n * D + d]); }
+    for (const skip of [-1, 3, 0]) {
+      it(`backward scatter-adds gradients of repeated ids${skip >= 0 ? `, none into the padding row ${skip}` : ''}`, async () => {
+        const V = 7;
+        const D = 70;
+        const ids = [3, 1, 3, 3, 6, 0, 1];
+        const g = random(ids.length * D, 51);
+        const out = await down(be().embeddingBackward(up(g), upInt(ids), ids.length, V, D, 'f32', skip), V * D);
+        const expected = new Array<number>(V * D).fill(0);
+        const abs = new Array<number>(V * D).fill(0);
+        ids.forEach((id, n) => {
+          if (id === skip) return;
+          for (let d = 0; d < D; d++) { expected[id * D + d] += g[n * D + d]; abs[id * D + d] += Math.abs(g[n * D + d]); }
+        });
+        if (skip >= 0) expect(Array.from(out.subarray(skip * D, skip * D + D))).toEqual(new Array<number>(D).fill(0));
+        expectWithin(out, expected, (i) => gamma(ids.length) * abs[i], 'embeddingBackward');
       });
-      expectWithin(out, expected, (i) => gamma(ids.length) * abs[i], 'embeddingBackward');
-    });
+    }
   });
 
   describe('fused row kernels', () => {

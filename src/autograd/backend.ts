@@ -120,7 +120,8 @@ export interface Backend {
   /** out (N, D) = weight (V, D) rows at ids (N) i32. An id outside [0, V) is an error on the CPU, zeros on WebGPU. */
   embedding(weight: Storage, V: number, D: number, ids: Storage, N: number, dtype: FloatDType): Storage;
   /** Scatter-add: out (V, D) with out[ids[n]] += g[n]. */
-  embeddingBackward(g: Storage, ids: Storage, N: number, V: number, D: number, dtype: FloatDType): Storage;
+  /** dweight (V, D) = Σ_n g[n] at row ids[n]; positions with id `skip` (a padding row; −1: none) add nothing. */
+  embeddingBackward(g: Storage, ids: Storage, N: number, V: number, D: number, dtype: FloatDType, skip?: number): Storage;
 
   // ---- fused neural-network kernels (over the last axis, `rows` × `cols`)
   softmax(x: Storage, rows: number, cols: number, dtype: FloatDType, log: boolean): Storage;

@@ -2,7 +2,6 @@ import { type Shape, broadcastShapes, fmt } from '../shape.js';
 import { type OpDef, wrap } from '../op.js';
 import type { FloatDType } from '../dtype.js';
 import { binary, exp, mul, scalarLike, sub, sum, unbroadcast, where } from '../functions.js';
-import { tensor } from '../create.js';
 import { shapeArb } from './cases.js';
 
 const lastDim = (s: Shape) => s[s.length - 1];
@@ -24,13 +23,10 @@ export const embeddingOp: OpDef<{ paddingIdx?: number }> = {
     wrap(w.backend, w.backend.embedding(w.storage, w.shape[0], w.shape[1], ids.storage, ids.size, w.dtype as FloatDType), shape, w.dtype),
   backward: ({ inputs: [w, ids], attrs }, g) => {
     const [V, D] = w.shape;
-    const scattered = wrap(w.backend, w.backend.embeddingBackward(g.storage, ids.storage, ids.size, V, D, w.dtype as FloatDType), w.shape, w.dtype);
+    // the padding row gets no contribution, so it is +0 and the other rows are the plain scatter-add's bits
     const pad = attrs.paddingIdx;
-    if (pad === undefined || pad < 0 || pad >= V) return [scattered, null];
-    // keep: (V, 1), 0 on the padding row; other rows pass through bit-identical, the padding row is +0
-    const keep = new (w.dtype === 'f64' ? Float64Array : Float32Array)(V).fill(1);
-    keep[pad] = 0;
-    return [where(tensor(keep, [V, 1], { backend: w.backend, dtype: w.dtype }), scattered, scalarLike(scattered, 0)), null];
+    const skip = pad === undefined || pad < 0 || pad >= V ? -1 : pad;
+    return [wrap(w.backend, w.backend.embeddingBackward(g.storage, ids.storage, ids.size, V, D, w.dtype as FloatDType, skip), w.shape, w.dtype), null];
   },
   check: {
     cases: (f) => f.tuple(f.integer({ min: 1, max: 5 }), f.integer({ min: 1, max: 3 }), shapeArb(f, 1, 2, 4)).map(([V, D, idShape]) => ({

@@ -19,12 +19,16 @@ export function embedding(weight: FloatArray, V: number, D: number, ids: Int32Ar
   return out;
 }
 
-/** Scatter-add: out (V, D) = 0, then out[ids[n]] += g[n] for each n (repeated ids accumulate). */
-export function embeddingBackward(g: FloatArray, ids: Int32Array, N: number, V: number, D: number, dtype: FloatDType): FloatArray {
+/**
+ * Scatter-add: out (V, D) = 0, then out[ids[n]] += g[n] for each n (repeated ids accumulate); positions whose id is
+ * `skip` (a padding row) add nothing, so that row stays +0.
+ */
+export function embeddingBackward(g: FloatArray, ids: Int32Array, N: number, V: number, D: number, dtype: FloatDType, skip = -1): FloatArray {
   const out = floatArray(dtype, V * D);
   for (let n = 0; n < N; n++) {
     const id = ids[n];
     checkId('embeddingBackward', id, n, V);
+    if (id === skip) continue;
     const o = id * D;
     const gi = n * D;
     for (let d = 0; d < D; d++) out[o + d] += g[gi + d];

@@ -144,9 +144,9 @@ export class CpuBackend implements Backend {
     return embedding(floats(weight, dtype, V * D, 'embedding weight'), V, D, ints(ids, N, 'embedding ids'), N, dtype);
   }
 
-  embeddingBackward(g: Storage, ids: Storage, N: number, V: number, D: number, dtype: FloatDType): Storage {
+  embeddingBackward(g: Storage, ids: Storage, N: number, V: number, D: number, dtype: FloatDType, skip = -1): Storage {
     countLaunch(this.stats, 'embeddingBackward');
-    return embeddingBackward(floats(g, dtype, N * D, 'embeddingBackward g'), ints(ids, N, 'embeddingBackward ids'), N, V, D, dtype);
+    return embeddingBackward(floats(g, dtype, N * D, 'embeddingBackward g'), ints(ids, N, 'embeddingBackward ids'), N, V, D, dtype, skip);
   }
 
   // ---- fused neural-network kernels

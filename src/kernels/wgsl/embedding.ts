@@ -1,7 +1,8 @@
 /**
  * embedding: out (N, D) = weight (V, D) rows at ids (N); an id outside [0, V) gives a zero row.
  * embeddingBackward: dweight (V, D) with dweight[ids[n]] += g[n] — one thread per column d walks the N ids
- * in order, so no float atomics are needed and the sum order is fixed (deterministic).
+ * in order, so no float atomics are needed and the sum order is fixed (deterministic); ids equal to `skip` (a
+ * padding row) add nothing.
  */
 import type { GpuRuntime, GpuStorage } from './runtime.js';
 import { grid, groups1d, header, main1d, ro, rw } from './shader.js';
@@ -23,7 +24,7 @@ export function embedding(rt: GpuRuntime, weight: GpuStorage, V: number, D: numb
 }
 
 export function embeddingBackward(rt: GpuRuntime, g: GpuStorage, ids: GpuStorage, N: number, V: number,
-  D: number): GpuStorage {
+  D: number, skip = -1): GpuStorage {
   const out = rt.zeros(V * D * 4);
   rt.dispatch({
     key: 'embeddingBackward',
@@ -31,10 +32,10 @@ export function embeddingBackward(rt: GpuRuntime, g: GpuStorage, ids: GpuStorage
   let D = p(1u);
   for (var n = 0u; n < p(0u); n++) {
     let id = ids[n];
-    if (id >= 0 && u32(id) < p(2u)) { out[u32(id) * D + i] += g[n * D + i]; }
+    if (id >= 0 && u32(id) < p(2u) && u32(id) != p(3u)) { out[u32(id) * D + i] += g[n * D + i]; }
   }`, 64),
     bindings: [g, ids, out],
-    meta: [N, D, V],
+    meta: [N, D, V, skip >= 0 && skip < V ? skip : V],
     groups: grid(Math.ceil(D / 64)),
   });
   return out;

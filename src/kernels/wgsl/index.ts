@@ -202,9 +202,9 @@ export class WebGpuBackend implements Backend {
     return embedding(this.rt, gpu(weight), V, D, gpu(ids), N);
   }
 
-  embeddingBackward(g: Storage, ids: Storage, N: number, V: number, D: number, dtype: FloatDType): Storage {
+  embeddingBackward(g: Storage, ids: Storage, N: number, V: number, D: number, dtype: FloatDType, skip = -1): Storage {
     this.launch('embeddingBackward', dtype);
-    return embeddingBackward(this.rt, gpu(g), gpu(ids), N, V, D);
+    return embeddingBackward(this.rt, gpu(g), gpu(ids), N, V, D, skip);
   }
 
   // ---- fused neural-network kernels
