@@ -36,7 +36,7 @@ export async function makeJobs(methods: string[], printLosses = false): Promise<
         // the forward pass compare scores validation with: no tape, logits read back
         const logits = noGrad(() => tidy(() => {
           const t = batchTensors(batch, cpu, 'f32');
-          return peft.forward({ ids: t.ids, attentionMask: t.attentionMask }).logits!;
+          return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, poolerOnly: true }).logits!; // as compare scores it
         }));
         const values = await logits.data();
         if (printLosses) console.log('eval', Array.from(values.slice(0, 6)).join(' '));

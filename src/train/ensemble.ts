@@ -21,6 +21,7 @@ import type { Batch } from '../data/datasets.js';
 import type { PeftModel } from '../peft/peft-model.js';
 import type { BaseModel, PeftMethod } from '../peft/method.js';
 import { averageEnsemble, ensembleRows, promptTuning, type PromptTuningConfig } from '../peft/prompt-tuning.js';
+import { pooled } from './task-build.js';
 import { batchTensors, type TrainConfig, type TrainResult, type StepLog, trainLoop } from './trainer.js';
 
 /** Each example K times, prompt-major (row j·B + b = example b for prompt j), with the adapter id of every row. */
@@ -73,7 +74,7 @@ export function trainEnsemble(job: EnsembleJob): Promise<TrainResult> {
     loss: (b, step) => {
       const rows = replicateBatch(b, K);
       const t = batchTensors(rows, backend, dtype as 'f32' | 'f64');
-      const out = peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, adapterIds: rows.adapterIds, train: job.train ?? false, seed: step });
+      const out = peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, adapterIds: rows.adapterIds, train: job.train ?? false, seed: step, ...pooled(peft) });
       return mul((out as { loss: Tensor }).loss, K);
     },
     // each prompt clipped by its own norm, as its separate run would clip it; the loop itself does not clip again
@@ -95,7 +96,7 @@ export async function ensembleProbabilities(peft: PeftModel, batch: Batch): Prom
   const { backend, dtype } = peft.base.wordEmbeddings;
   const logits = noGrad(() => tidy(() => {
     const t = batchTensors(rows, backend, dtype as 'f32' | 'f64');
-    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, adapterIds: rows.adapterIds }) as { logits: Tensor }).logits;
+    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, adapterIds: rows.adapterIds, ...pooled(peft) }) as { logits: Tensor }).logits;
   }));
   const values = await logits.data();
   const shape = [...logits.shape];

@@ -14,6 +14,7 @@ import type { Split } from '../data/text.js';
 import { accuracy, macroF1, tokenF1 } from '../data/metrics.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import type { Gpt2 } from '../models/gpt2.js';
+import { Bert } from '../models/bert.js';
 import { generateWith, type PeftModel } from '../peft/peft-model.js';
 import type { VirtualLayout } from '../peft/hooks.js';
 import { parseTemplate, renderTemplate, templateLength } from '../peft/template.js';
@@ -135,10 +136,16 @@ function epochs<T>(items: T[], size: number, seed: number): (step: number) => T[
   };
 }
 
+/**
+ * BERT's sequence classification reads the last layer at position 0 only (the pooler's row), so its training and
+ * evaluation passes skip the rest of that layer (BertInput.poolerOnly: the same logits in evaluation).
+ */
+export const pooled = (peft: PeftModel): { poolerOnly?: true } => (peft.model instanceof Bert && peft.model.head === 'sequence-classification' ? { poolerOnly: true } : {});
+
 function lossOf(peft: PeftModel, batch: Batch, step: number): Tensor {
   const { backend, dtype } = peft.base.wordEmbeddings as Tensor & { dtype: 'f32' | 'f64' };
   const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
-  return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, train: true, seed: step, layout: (batch as LaidOut).layout }).loss!;
+  return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, train: true, seed: step, layout: (batch as LaidOut).layout, ...pooled(peft) }).loss!;
 }
 
 /** Logits of a batch in evaluation mode, read back. */
@@ -146,7 +153,7 @@ async function logitsOf(peft: PeftModel, batch: Batch): Promise<{ values: Float3
   const logits = noGrad(() => tidy(() => {
     const { backend, dtype } = peft.base.wordEmbeddings;
     const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
-    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (batch as LaidOut).layout }) as { logits: Tensor }).logits;
+    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (batch as LaidOut).layout, ...pooled(peft) }) as { logits: Tensor }).logits;
   }));
   const values = (await logits.data()) as Float32Array | Float64Array;
   const shape = logits.shape;
