@@ -27,8 +27,8 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
   prints method | trainable | % | validation | test (mean ± standard error over the seeds) | steps kept | time | memory,
   and writes report.html and results.json (every setting; --rerun repeats the run from it).
-  Protocol: each method trains up to --steps steps with its own learning rate (its default, --lr, or --grid: the best of
-  its default × 1/10, 1/3, 1, 3 on the first seed's validation score); validation is scored every --eval-every steps and
+  Protocol: each method trains up to --steps steps with its own learning rate (its default on the task, --lr, or --grid:
+  the best of that default × 1/10, 1/3, 1, 3 on the first seed's validation score); validation is scored every --eval-every steps and
   the best checkpoint is kept (training stops after --patience scores without a gain); test is scored once per seed at
   that checkpoint and never used to choose. "best" marks a row only when it beats every other by > 2 standard errors.
   --backend auto (default): WebGPU on a hardware GPU, else the CPU backend (it says which and why).
@@ -67,11 +67,12 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
- * tokens, encoder sizes, learning rates) are their specs' (src/peft/registry.ts), the same for every command.
+ * tokens, encoder sizes, learning rates) are their specs' (src/peft/registry.ts), the same for every command, except
+ * where a task's validation runs chose another learning rate (TASK_LR in src/train/compare.ts).
  */
 // up to 900 steps, patience 3: on bert-tiny spam prefix tuning and P-tuning v2 keep gaining until step 500–850 (at 300 steps
 // they were at 84–86 % of full fine-tuning, at 900 at 93–95 %: README "What the main job shows"); full fine-tuning
-// and the frozen head stop themselves after 250–450. ≈ 21 min on 2 cores with the WebAssembly SIMD kernels (README).
+// and the frozen head stop themselves after 250–500. ≈ 7.5 min on 2 cores (README, 2026-12-04).
 export const COMPARE_DEFAULTS = { steps: 900, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 50, patience: 3 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ALL_METHOD_NAMES, type MethodName, parseMethodList, defaultLr } from '../peft/registry.js';
+import { ALL_METHOD_NAMES, type MethodName, parseMethodList } from '../peft/registry.js';
 import { parseTemplate, virtualCount } from '../peft/template.js';
 import { baseOf } from '../peft/base.js';
 import { PeftModel } from '../peft/peft-model.js';
 import { releaseBackend, selectBackend, type BackendName } from '../kernels/select.js';
 import { makeTask, TASK_INFO, TASK_NAMES, type TaskName } from '../train/tasks.js';
+import { taskDefaultLr } from '../train/compare.js';
 import { buildMethod, type MethodSettings } from '../train/methods.js';
 import { loadBert, loadGpt2 } from '../train/model-dir.js';
 import { loadAdapter, readTrainingState, saveAdapter } from '../train/adapter-dir.js';
@@ -92,7 +93,7 @@ function planRun(asked: Asked, saved: TrainingState | null, resumeDir?: string) 
   // a template's virtual slots set the prompt length unless --virtual-tokens says it (then they must agree)
   if (asked.template) settings.virtualTokens ??= virtualCount(parseTemplate(asked.template));
   const totalSteps = asked.steps ?? TRAIN_DEFAULT_STEPS;
-  const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? defaultLr(methodName),
+  const schedule = { totalSteps, warmup: warmupSteps({ steps: totalSteps, lr: 0 }), lr: asked.lr ?? taskDefaultLr(String(asked.task ?? ''), methodName),
     weightDecay: 0.01, clip: 1, beta2: 0.999 };
   const data = { batchSize: asked['batch-size'] ?? COMPARE_DEFAULTS.batchSize, maxLength: asked['max-length'] ?? COMPARE_DEFAULTS.maxLength, seed,
     ...(asked['train-limit'] !== undefined ? { trainLimit: asked['train-limit'] } : {}) };

@@ -95,13 +95,33 @@ export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
   };
 }
 
-/** The learning rates `--grid` tries for a method: its default × {1/10, 1/3, 1, 3}. */
-export function lrGrid(method: string): number[] {
-  const lr = defaultLr(method);
+/**
+ * Where a task's validation runs chose another rate than the method's default (which other tasks keep). spam, prefix
+ * tuning: 1e-2 collapsed to the majority class or stalled early in 2 of 6 seeds (0.864 ± 0.012 and 0.737 ± 0.048 in
+ * two 3-seed runs), 5e-3 gave 0.786 ± 0.050, 3e-3 gave 0.837 ± 0.013 with no seed stalled (900 steps, patience 3;
+ * README.md, bench/results/compare-spam-prefix-lr-*.json).
+ */
+export const TASK_LR: Partial<Record<string, Partial<Record<string, number>>>> = { spam: { prefix: 3e-3 } };
+
+/** A method's learning rate on a task when none is given: the task's choice (TASK_LR), else the method's default. */
+export const taskDefaultLr = (task: string, method: string): number => TASK_LR[task]?.[method] ?? defaultLr(method);
+
+/** The learning rates `--grid` tries for a method: its default on the task × {1/10, 1/3, 1, 3}. */
+export function lrGrid(method: string, task = ''): number[] {
+  const lr = taskDefaultLr(task, method);
   return [lr / 10, lr / 3, lr, lr * 3].map((x) => Number(x.toPrecision(2)));
 }
 
 type Run = (spec: RunSpec, seed: number, lr: number) => Promise<OneRun>;
+
+/**
+ * The order compare queues its methods' runs in: longest first (on bert-tiny spam a run of P-tuning, prefix tuning or
+ * P-tuning v2 takes 50–80 s, BitFit, full fine-tuning and prompt tuning 25–45 s, frozen 12–14 s), so that the last
+ * run to finish is a short one; methods not listed follow in the order given. Where a run executes does not change
+ * its numbers.
+ */
+export const QUEUE_ORDER = ['ptuning', 'prefix', 'ptuning-v2', 'prompt', 'bitfit', 'full', 'frozen'];
+const queueRank = (m: string): number => { const i = QUEUE_ORDER.indexOf(m); return i < 0 ? QUEUE_ORDER.length : i; };
 
 /**
  * Every seed of one method (after choosing its learning rate), folded into one result row. The grid's runs, then the
@@ -113,12 +133,12 @@ async function runMethod(spec: RunSpec, o: CompareOptions, run: Run, fixedLr?: n
     o.onRunDone?.(s.label, r.run);
     return r;
   };
-  let lr = fixedLr ?? o.lr?.[spec.method] ?? defaultLr(spec.method);
+  let lr = fixedLr ?? o.lr?.[spec.method] ?? taskDefaultLr(o.task, spec.method);
   let grid: MethodResult['grid'];
   const runs: OneRun[] = [];
   if (o.grid && o.lr?.[spec.method] === undefined && fixedLr === undefined) {
     // the grid runs on the first seed; the winner's run is that seed's run
-    const lrs = lrGrid(spec.method);
+    const lrs = lrGrid(spec.method, o.task);
     const tried = await Promise.all(lrs.map((x) => once({ ...spec, label: `${spec.label} lr=${x}` }, o.seeds[0]!, x)));
     const win = tried.reduce((best, r, i) => (r.run.validation > tried[best]!.run.validation ? i : best), 0);
     lr = lrs[win]!;
@@ -168,8 +188,11 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const runner = o.runner ?? ((spec, seed, lr, opts, tok) => runSpec(spec, seed, lr, opts, tok));
   const slot = limiter(Math.max(1, o.concurrency ?? 1));
   const run: Run = (spec, seed, lr) => slot(() => runner(spec, seed, lr, o, tokenizer));
-  // every method's runs are queued at once (grid first, then seeds); the rows keep the methods' order
-  const main = await Promise.all(o.methods.map((m) => runMethod({ label: methodLabel(m, settings), method: m, settings, evalTest: true }, o, run)));
+  // every method's runs are queued at once (grid first, then seeds), the longest-running methods first so that the
+  // workers finish together (QUEUE_ORDER); the rows keep the methods' order
+  const queued = [...o.methods].sort((a, b) => queueRank(a) - queueRank(b));
+  const started = new Map(queued.map((m) => [m, runMethod({ label: methodLabel(m, settings), method: m, settings, evalTest: true }, o, run)]));
+  const main = await Promise.all(o.methods.map((m) => started.get(m)!));
   const methods = main.map((r) => r.result);
   const bitfitDeltas: CompareResult['bitfitDeltas'] = main.map((r) => r.deltas).filter((d) => d).at(-1);
   const row = (r: MethodResult, x: number): AblationResult['rows'][number] => ({ label: r.label, method: r.method, x, validation: r.validation,
