@@ -178,17 +178,22 @@ export interface TaskData {
   subject(split: Split): SubjectExample[];
 }
 
+/** Token ids of every text a task has encoded, per tokenizer (without special tokens; a pure function of the text). */
+const ENCODED = new WeakMap<TextTokenizer, Map<string, number[]>>();
+
 /** A task on the examples `data` gives (the same batches and metrics wherever the examples come from). */
 export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, data: TaskData): Task {
   const loadSpam = (split: Split) => data.spam(split);
   const loadTokens = (split: Split) => data.tokens(split);
   const loadSubject = (split: Split) => data.subject(split);
   if (o.infix && name !== 'subject') throw new Error(`infix tuning: the ${name} task has no infix slots (only subject: body; INFIX; separator; subject)`);
-  // each text is tokenized once per task (training revisits examples every epoch; early stopping re-scores validation)
-  const encoded = new Map<string, number[]>();
+  // each text is tokenized once per tokenizer (training revisits examples every epoch, early stopping re-scores
+  // validation, and compare's worker builds the task again for every run); the id arrays are shared, never written
+  let encoded = ENCODED.get(tok);
+  if (!encoded) { encoded = new Map<string, number[]>(); ENCODED.set(tok, encoded); }
   const encode = (text: string): number[] => {
-    let ids = encoded.get(text);
-    if (!ids) { ids = tok.encode(text, { addSpecialTokens: false }); encoded.set(text, ids); }
+    let ids = encoded!.get(text);
+    if (!ids) { ids = tok.encode(text, { addSpecialTokens: false }); encoded!.set(text, ids); }
     return ids;
   };
   const limit = <T>(xs: T[]) => (o.evalLimit ? xs.slice(0, o.evalLimit) : xs);
