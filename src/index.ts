@@ -22,7 +22,7 @@ export { trainEnsemble, ensembleProbabilities, ensemblePrompts, replicateBatch, 
 export { renderReport } from './report/report.js';
 export type { CompareResult, MethodResult, AblationResult, BiasDeltaRow } from './report/results.js';
 // the shipped tasks on examples the caller loads (the page fetches assets/data; Node: makeTask in webpeft/node)
-export { buildTask, TASK_INFO, TASK_NAMES, type Task, type TaskData, type TaskInfo, type TaskName, type TaskOptions, type Evaluation } from './train/task-build.js';
+export { buildTask, TASK_INFO, TASK_LR, TASK_NAMES, taskDefaultLr, type Task, type TaskData, type TaskInfo, type TaskName, type TaskOptions, type Evaluation } from './train/task-build.js';
 export { baseSignature } from './train/base-check.js';
 // webpeft's resumable training state as bytes (a page zips what saveAdapter writes to a folder)
 export { stateTensors, type StateTensors } from './train/state-tensors.js';

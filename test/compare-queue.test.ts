@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { cpu } from '../src/kernels/cpu/index.js';
 import { defaultLr } from '../src/peft/registry.js';
-import { QUEUE_ORDER, runCompare, TASK_LR, taskDefaultLr, type RunRunner } from '../src/train/compare.js';
+import { QUEUE_ORDER, runCompare, type RunRunner } from '../src/train/compare.js';
+import { TASK_LR, taskDefaultLr } from '../src/train/tasks.js';
 import type { OneRun } from '../src/train/compare-run.js';
 
 const fake = (seed: number, lr: number): OneRun => ({

@@ -7,7 +7,7 @@
  */
 import {
   Bert, Gpt2, PeftModel, TASK_INFO, TRAINING_STATE_FORMAT, TRAINING_STATE_VERSION, TextTokenizer, assertFinite, baseOf,
-  baseSignature, batchTensors, buildMethod, generateWith, peftModelFromFiles, buildTask, bySplit, defaultLr, exportHfAdapter, keep, methodLabel,
+  baseSignature, batchTensors, buildMethod, generateWith, peftModelFromFiles, buildTask, bySplit, taskDefaultLr, exportHfAdapter, keep, methodLabel,
   methodSpec, noGrad, parseJsonl, parseModelConfig, parseSafetensors, parseTemplate, peftTypeOf, serializeSafetensors,
   stateTensors, tidy, trainLoop, virtualCount, warmupSteps,
   type AdamW, type Backend, type Batch, type BiasType, type Evaluation, type MethodName, type MethodSettings, type PeftMethod,
@@ -214,7 +214,7 @@ export async function trainRun(s: RunSettings, backend: Backend, get: GetFile, c
     const method = await buildMethod(s.method, base, methodSettings(s));
     const peft = new PeftModel(model, [method]);
     const task = buildTask(s.task, tokenizer, { batchSize: s.batchSize, maxLength: s.maxLength, seed: s.seed, evalLimit: s.evalLimit, trainLimit: s.trainLimit, template: s.template }, data);
-    const lr = s.lr ?? defaultLr(s.method);
+    const lr = s.lr ?? taskDefaultLr(s.task, s.method);
     const warmup = warmupSteps({ steps: s.steps, lr: 0 });
     run = new TrainedRun(s, name, model, tokenizer, method, peft, task, lr, warmup);
     const analysis = s.method === 'bitfit' ? methodSpec('bitfit').analysis : undefined;

@@ -7,7 +7,7 @@
  * panel. Everything is published on `window.__webpeft` for the browser test.
  */
 import {
-  BIAS_TYPES, METHOD_NAMES, TASK_INFO, TASK_NAMES, biasGrid, defaultLr, heatmap, lineChart, methodSpec, methodStyles,
+  BIAS_TYPES, METHOD_NAMES, TASK_INFO, TASK_NAMES, biasGrid, taskDefaultLr, heatmap, lineChart, methodSpec, methodStyles,
   type BackendName, type BiasType, type MethodName, type TaskName,
 } from 'webpeft';
 import type { ParityRow } from './run.js';
@@ -127,7 +127,7 @@ function showOptions(): void {
   const used = new Set(optionsOf(m));
   if (task !== 'spam') used.delete('template'); // templates render around the spam task's mails
   for (const e of document.querySelectorAll<HTMLElement>('[data-opt]')) e.hidden = !used.has(e.dataset.opt as Option);
-  ($('lr') as HTMLInputElement).placeholder = `default ${defaultLr(m)}`;
+  ($('lr') as HTMLInputElement).placeholder = `default ${taskDefaultLr(task, m)}`;
   $('hidden-label').textContent = m === 'prefix' ? 'MLP hidden (0: none)' : 'encoder hidden';
   const spec = methodSpec(m);
   $('method-hint').textContent = `${spec.title}; HF PEFT type ${spec.peftType ?? 'none (the training state holds it)'}; model ${TASK_INFO[task].family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny'}`;

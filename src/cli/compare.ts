@@ -68,7 +68,7 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
 /**
  * Defaults sized for a 2-core machine without a GPU (README: the measured time). The methods' own defaults (virtual
  * tokens, encoder sizes, learning rates) are their specs' (src/peft/registry.ts), the same for every command, except
- * where a task's validation runs chose another learning rate (TASK_LR in src/train/compare.ts).
+ * where a task's validation runs chose another learning rate (TASK_LR in src/train/task-build.ts).
  */
 // up to 900 steps, patience 3: on bert-tiny spam prefix tuning and P-tuning v2 keep gaining until step 500–850 (at 300 steps
 // they were at 84–86 % of full fine-tuning, at 900 at 93–95 %: README "What the main job shows"); full fine-tuning

@@ -9,7 +9,7 @@ import type { BiasType } from '../peft/bitfit.js';
 import { defaultLr, methodLabel } from '../peft/registry.js';
 import type { MethodSettings } from '../peft/spec.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
-import { makeTask, TASK_INFO } from './tasks.js';
+import { makeTask, TASK_INFO, taskDefaultLr } from './tasks.js';
 import { foldExtras, meanSe } from './stats.js';
 import { loadFor, type OneRun, type RunOptions, type RunSpec } from './compare-run.js';
 import { gptVsBertAblation, gptVsBertSetup } from './compare-gpt-vs-bert.js';
@@ -94,17 +94,6 @@ export function limiter(n: number): <T>(job: () => Promise<T>) => Promise<T> {
     }
   };
 }
-
-/**
- * Where a task's validation runs chose another rate than the method's default (which other tasks keep). spam, prefix
- * tuning: 1e-2 collapsed to the majority class or stalled early in 2 of 6 seeds (0.864 ± 0.012 and 0.737 ± 0.048 in
- * two 3-seed runs), 5e-3 gave 0.786 ± 0.050, 3e-3 gave 0.837 ± 0.013 with no seed stalled (900 steps, patience 3;
- * README.md, bench/results/compare-spam-prefix-lr-*.json).
- */
-export const TASK_LR: Partial<Record<string, Partial<Record<string, number>>>> = { spam: { prefix: 3e-3 } };
-
-/** A method's learning rate on a task when none is given: the task's choice (TASK_LR), else the method's default. */
-export const taskDefaultLr = (task: string, method: string): number => TASK_LR[task]?.[method] ?? defaultLr(method);
 
 /** The learning rates `--grid` tries for a method: its default on the task × {1/10, 1/3, 1, 3}. */
 export function lrGrid(method: string, task = ''): number[] {
