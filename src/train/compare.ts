@@ -179,9 +179,12 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const run: Run = (spec, seed, lr) => slot(() => runner(spec, seed, lr, o, tokenizer));
   // every method's runs are queued at once (grid first, then seeds), the longest-running methods first so that the
   // workers finish together (QUEUE_ORDER); the rows keep the methods' order
-  const queued = [...o.methods].sort((a, b) => queueRank(a) - queueRank(b));
-  const started = new Map(queued.map((m) => [m, runMethod({ label: methodLabel(m, settings), method: m, settings, evalTest: true }, o, run)]));
-  const main = await Promise.all(o.methods.map((m) => started.get(m)!));
+  const started: ReturnType<typeof runMethod>[] = [];
+  for (const i of o.methods.map((_, k) => k).sort((a, b) => queueRank(o.methods[a]!) - queueRank(o.methods[b]!))) {
+    const m = o.methods[i]!;
+    started[i] = runMethod({ label: methodLabel(m, settings), method: m, settings, evalTest: true }, o, run);
+  }
+  const main = await Promise.all(started);
   const methods = main.map((r) => r.result);
   const bitfitDeltas: CompareResult['bitfitDeltas'] = main.map((r) => r.deltas).filter((d) => d).at(-1);
   const row = (r: MethodResult, x: number): AblationResult['rows'][number] => ({ label: r.label, method: r.method, x, validation: r.validation,
