@@ -81,4 +81,16 @@ describe('f32 gelu_erf in WebAssembly SIMD', () => {
     expect(Buffer.from(two.y.buffer).equals(Buffer.from(one.y.buffer))).toBe(true);
     expect(Buffer.from(two.d.buffer).equals(Buffer.from(one.d.buffer))).toBe(true);
   });
+
+  it('an element gets the same bits whichever loop computes it (eight at a time, or the four-at-a-time tail)', () => {
+    const all = Float32Array.from({ length: 64 }, (_, i) => Math.cos(i * 1.7) * 5);
+    const whole = run(all, 'wasm-simd');
+    for (let n = 1; n <= 40; n++) {
+      // a prefix of n puts its element i in the eight-wide loop when i < 8·⌊n/8⌋, else in the tail
+      const part = run(all.subarray(0, n).slice(), 'wasm-simd');
+      expect(Buffer.from(part.y.buffer, 0, 4 * n).equals(Buffer.from(whole.y.buffer, 0, 4 * n))).toBe(true);
+      expect(Buffer.from(part.d.buffer, 0, 4 * n).equals(Buffer.from(whole.d.buffer, 0, 4 * n))).toBe(true);
+      expect(Buffer.from(part.u.buffer, 0, 4 * n).equals(Buffer.from(whole.u.buffer, 0, 4 * n))).toBe(true);
+    }
+  });
 });

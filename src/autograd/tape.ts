@@ -1,7 +1,7 @@
 import { anomalyDetection, checkFinite, within } from './anomaly.js';
 import { keep, Tensor, tidy } from './tensor.js';
 import { noGrad } from './op.js';
-import { fmt } from './shape.js';
+import { fmt, sameShape } from './shape.js';
 import { add, onesLike } from './functions.js';
 
 export interface BackwardOptions {
@@ -20,7 +20,7 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
   if (!output.requiresGrad) {
     throw new Error(`backward: ${output.describe()} does not require grad (no trainable tensor reaches it)`);
   }
-  if (opts.grad && fmt(opts.grad.shape) !== fmt(output.shape)) {
+  if (opts.grad && !sameShape(opts.grad.shape, output.shape)) {
     throw new Error(`backward: gradient shape ${fmt(opts.grad.shape)} != output shape ${fmt(output.shape)}`);
   }
   const order = topoOrder(output);
@@ -43,7 +43,7 @@ export function backward(output: Tensor, opts: BackwardOptions = {}): void {
         if (!gi) return;
         if (!node.needs[k]) { gi.dispose(); return; }
         if (anomalyDetection()) checkFinite(() => `backward of ${node.op.name} (gradient of input ${k}, ${fmt(inp.shape)})`, gi);
-        if (fmt(gi.shape) !== fmt(inp.shape)) {
+        if (!sameShape(gi.shape, inp.shape)) { // compared, not formatted: this runs for every gradient of every step
           throw new Error(`backward of ${node.op.name}: gradient ${fmt(gi.shape)} for input ${k} of shape ${fmt(inp.shape)}`);
         }
         if (inp.node === null) {

@@ -67,6 +67,9 @@ export const op = {
   i32x4shl: simd(0xab), i32x4shrS: simd(0xac), i32x4shrU: simd(0xad), i32x4add: simd(0xae), i32x4sub: simd(0xb1), i32x4mul: simd(0xb5),
   i64x2extendLowS: simd(0xc7), i64x2extendHighS: simd(0xc8),
   fadd: simd(0xe4), fsub: simd(0xe5), fmul: simd(0xe6), fdiv: simd(0xe7), fmin: simd(0xe8), fmax: simd(0xe9),
+  // f32x4.pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a: one minps/maxps on x64, where fmin/fmax's NaN and
+  // ±0 rules cost V8 a sequence; the same result whenever b is a constant other than NaN and ±0 (a NaN a stays a)
+  fpmin: simd(0xea), fpmax: simd(0xeb),
   dadd: simd(0xf0), dsub: simd(0xf1), dmul: simd(0xf2), ddiv: simd(0xf3), dsqrt: simd(0xef), dmax: simd(0xf5), dabs: simd(0xec), dneg: simd(0xed),
   dlt: simd(0x49), dgt: simd(0x4a), dle: simd(0x4b), dnearest: simd(0x94), anyTrue: simd(0x53), i64x2allTrue: simd(0xc3),
   truncSatS: simd(0xf8), truncSatF64S: simd(0xfc), i64x2shl: simd(0xcb), i64x2shrS: simd(0xcc), i64x2add: simd(0xce), i64x2sub: simd(0xd1),

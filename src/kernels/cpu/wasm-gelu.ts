@@ -11,7 +11,7 @@
  * Export (pointers in bytes into `mem`; each buffer has room for 4 floats past its end):
  *   gelu32(x, y, d, n, wantD): y_i = gelu(x_i) and, with wantD ≠ 0, d_i = gelu′(x_i), i < n.
  */
-import { type Code, forStep, I32, op, V128, validatedModule, wasmModule, type WasmFn } from './wasm-asm.js';
+import { type Code, I32, op, V128, validatedModule, wasmModule, type WasmFn } from './wasm-asm.js';
 import { expCode } from './wasm-probs.js';
 
 /** The module, built once per process, or null where this engine cannot run it. */
@@ -29,35 +29,50 @@ const ERFC_NR = [-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0
  * exp is wasm-probs.ts's expF32 (≤ 1 ulp). Every operation rounds to f32; the bounds are the header's.
  */
 function gelu32Fn(): WasmFn {
-  const X = 0, Y = 1, D = 2, N = 3, WANT = 4;
-  const J = 5, V = 6, A = 7, T = 8, PP = 9, XH = 10, XL = 11, HI = 12, LO = 13, E1 = 14, E2 = 15, HALF = 16, CDF = 17, T0 = 18, T1 = 19;
-  const k = (x: number): Code => [op.f32x4const(x)];
-  const at = (base: number): Code => [op.get(base), op.get(J), op.i32(2), op.shl, op.add];
-  const horner: Code = [...k(ERFC_NR[9]!)];
-  for (let i = 8; i >= 0; i--) horner.push(op.get(T), op.fmul, ...k(ERFC_NR[i]!), op.fadd);
-  const step: Code = [
-    ...at(X), op.loadU(0), op.set(V),
-    op.get(V), op.i32x4const(0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff), op.vand, ...k(20), op.fmin, op.set(A),
-    ...k(1), ...k(0.5), op.get(A), ...k(0.7071067811865476), op.fmul, op.fmul, op.fadd, op.set(T),
-    ...k(1), op.get(T), op.fdiv, op.set(T),
-    ...horner, op.set(PP),
-    op.get(A), op.i32x4const(-4096, -4096, -4096, -4096), op.vand, op.set(XH), // 0xfffff000: the top 12 significand bits
-    op.get(A), op.get(XH), op.fsub, op.set(XL),
-    op.get(A), op.get(A), op.fmul, op.set(HI),
-    op.get(XH), op.get(XH), op.fmul, op.get(HI), op.fsub, ...k(2), op.get(XH), op.fmul, op.get(XL), op.fmul, op.fadd,
-    op.get(XL), op.get(XL), op.fmul, op.fadd, op.set(LO),
-    ...k(-0.5), op.get(HI), op.fmul, ...expCode(T0, T1), op.set(E1),
-    ...k(-0.5), op.get(LO), op.fmul, op.get(PP), op.fadd, ...expCode(T0, T1), op.set(E2),
-    ...k(0.5), op.get(T), op.fmul, op.get(E2), op.fmul, op.get(E1), op.fmul, op.set(HALF),
-    op.get(HALF), ...k(1), op.get(HALF), op.fsub, op.get(V), op.i32(31), op.i32x4shrS, op.bitselect, op.set(CDF),
-    ...at(Y), op.get(V), op.get(CDF), op.fmul, op.storeU(0),
-    op.get(WANT), op.if,
-    ...at(D), op.get(CDF), op.get(V), op.get(E1), ...k(1), ...k(0.5), op.get(LO), op.fmul, op.fsub, op.fmul,
-    ...k(0.3989422804014327), op.fmul, op.fmul, op.fadd, op.storeU(0),
-    op.end,
+  const X = 0, Y = 1, D = 2, N = 3, WANT = 4, J = 5;
+  const LOCALS = 14; // v128 locals of one copy of the step
+  /** The step for the four values at byte offset `off` past element J, in the v128 locals from `b` on. */
+  const step = (off: number, b: number): Code => {
+    const V = b, A = b + 1, T = b + 2, PP = b + 3, XH = b + 4, XL = b + 5, HI = b + 6, LO = b + 7, E1 = b + 8, E2 = b + 9,
+      HALF = b + 10, CDF = b + 11, T0 = b + 12, T1 = b + 13;
+    const k = (x: number): Code => [op.f32x4const(x)];
+    const at = (base: number): Code => [op.get(base), op.get(J), op.i32(2), op.shl, op.add];
+    const horner: Code = [...k(ERFC_NR[9]!)];
+    for (let i = 8; i >= 0; i--) horner.push(op.get(T), op.fmul, ...k(ERFC_NR[i]!), op.fadd);
+    return [
+      ...at(X), op.loadU(off), op.set(V),
+      op.get(V), op.i32x4const(0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff), op.vand, ...k(20), op.fpmin, op.set(A),
+      ...k(1), ...k(0.5), op.get(A), ...k(0.7071067811865476), op.fmul, op.fmul, op.fadd, op.set(T),
+      ...k(1), op.get(T), op.fdiv, op.set(T),
+      ...horner, op.set(PP),
+      op.get(A), op.i32x4const(-4096, -4096, -4096, -4096), op.vand, op.set(XH), // 0xfffff000: the top 12 significand bits
+      op.get(A), op.get(XH), op.fsub, op.set(XL),
+      op.get(A), op.get(A), op.fmul, op.set(HI),
+      op.get(XH), op.get(XH), op.fmul, op.get(HI), op.fsub, ...k(2), op.get(XH), op.fmul, op.get(XL), op.fmul, op.fadd,
+      op.get(XL), op.get(XL), op.fmul, op.fadd, op.set(LO),
+      ...k(-0.5), op.get(HI), op.fmul, ...expCode(T0, T1), op.set(E1),
+      ...k(-0.5), op.get(LO), op.fmul, op.get(PP), op.fadd, ...expCode(T0, T1), op.set(E2),
+      ...k(0.5), op.get(T), op.fmul, op.get(E2), op.fmul, op.get(E1), op.fmul, op.set(HALF),
+      op.get(HALF), ...k(1), op.get(HALF), op.fsub, op.get(V), op.i32(31), op.i32x4shrS, op.bitselect, op.set(CDF),
+      ...at(Y), op.get(V), op.get(CDF), op.fmul, op.storeU(off),
+      op.get(WANT), op.if,
+      ...at(D), op.get(CDF), op.get(V), op.get(E1), ...k(1), ...k(0.5), op.get(LO), op.fmul, op.fsub, op.fmul,
+      ...k(0.3989422804014327), op.fmul, op.fmul, op.fadd, op.storeU(off),
+      op.end,
+    ];
+  };
+  // eight values a step while eight remain — two independent copies, so the CPU overlaps their latency chains —
+  // then four at a time (the buffers have room for four past their ends); every lane's operations are the same
+  const pairs: Code = [
+    op.i32(0), op.set(J), op.block, op.loop, op.get(N), op.get(J), op.i32(8), op.add, op.ltU, op.brIf(1),
+    ...step(0, J + 1), ...step(16, J + 1 + LOCALS), op.get(J), op.i32(8), op.add, op.set(J), op.br(0), op.end, op.end,
+  ];
+  const rest: Code = [
+    op.block, op.loop, op.get(J), op.get(N), op.geU, op.brIf(1),
+    ...step(0, J + 1), op.get(J), op.i32(4), op.add, op.set(J), op.br(0), op.end, op.end,
   ];
   return {
-    name: 'gelu32', params: [I32, I32, I32, I32, I32], locals: [I32, ...new Array<number>(T1 - V + 1).fill(V128)],
-    code: forStep(J, N, 4, step),
+    name: 'gelu32', params: [I32, I32, I32, I32, I32], locals: [I32, ...new Array<number>(2 * LOCALS).fill(V128)],
+    code: [...pairs, ...rest],
   };
 }

@@ -47,7 +47,7 @@ export function expCode(t0: number, t1: number): Code {
   for (let i = 1; i < c.p.length; i++) poly.push(op.get(t1), op.fmul, op.f32x4const(c.p[i]!), op.fadd);
   const pow2 = (shift: Code): Code => [...shift, op.i32x4const(127, 127, 127, 127), op.i32x4add, op.i32(23), op.i32x4shl];
   return [
-    op.f32x4const(c.lo), op.fmax, op.f32x4const(c.hi), op.fmin, op.set(t0), // x (NaN stays NaN)
+    op.f32x4const(c.lo), op.fpmax, op.f32x4const(c.hi), op.fpmin, op.set(t0), // x clamped (NaN stays NaN: fpmin/fpmax with a constant)
     op.get(t0), op.f32x4const(c.log2e), op.fmul, op.fnearest, op.set(t1), // n
     // r = (x − n·C1) − n·C2 → t0; n as i32 → t1 is needed later, so keep n in the stack order below
     op.get(t0), op.get(t1), op.f32x4const(c.c1), op.fmul, op.fsub, op.get(t1), op.f32x4const(c.c2), op.fmul, op.fsub,
@@ -95,7 +95,7 @@ const at = (base: number, j: number, shift = 2): Code => [op.get(base), op.get(j
 
 function fwdFn(): WasmFn {
   const SRC = 0, MASK = 1, Y = 2, PR = 3, S = 4, LIMIT = 5, SCALE = 6, FILL = 7, THR = 8, KEEP = 9, SEED = 10, INDEX = 11, X = 12;
-  const J = 13, MX = 14, SUM = 15, V = 16, T0 = 17, T1 = 18, T2 = 19, M = 20;
+  const J = 13, MX = 14, SUM = 15, V = 16, T0 = 17, T1 = 18, T2 = 19, M = 20, V2 = 21, T3 = 22, T4 = 23;
   const pass1: Code = [
     ...at(SRC, J), op.loadU(0), op.set(V),
     ...timesF64(V, SCALE), op.set(V),
@@ -103,10 +103,22 @@ function fwdFn(): WasmFn {
     ...at(X, J), op.get(V), op.storeU(0),
     op.get(MX), op.get(V), op.fmax, op.set(MX),
   ];
-  const pass2: Code = [
+  // the exponentials, eight a step while eight remain (two copies, so their latency chains overlap), then four; the
+  // sum adds the same vectors in the same order either way. The eight-wide copy's lanes are all inside the row.
+  const exp4 = (off: number, t0: number, t1: number, v: number, masked: boolean): Code => [
     ...at(Y, J),
-    ...at(X, J), op.loadU(0), op.get(M), op.fsub, ...expCode(T0, T1), ...validCode(J, S), op.vand, op.tee(V), op.storeU(0),
-    op.get(SUM), op.get(V), op.fadd, op.set(SUM),
+    ...at(X, J), op.loadU(off), op.get(M), op.fsub, ...expCode(t0, t1), ...(masked ? [...validCode(J, S), op.vand] : []), op.tee(v), op.storeU(off),
+  ];
+  const pass2Pairs: Code = [
+    op.i32(0), op.set(J), op.block, op.loop, op.get(S), op.get(J), op.i32(8), op.add, op.ltU, op.brIf(1),
+    ...exp4(0, T0, T1, V, false), ...exp4(16, T3, T4, V2, false),
+    op.get(SUM), op.get(V), op.fadd, op.get(V2), op.fadd, op.set(SUM),
+    op.get(J), op.i32(8), op.add, op.set(J), op.br(0), op.end, op.end,
+  ];
+  const pass2Rest: Code = [
+    op.block, op.loop, op.get(J), op.get(S), op.geU, op.brIf(1),
+    ...exp4(0, T0, T1, V, true), op.get(SUM), op.get(V), op.fadd, op.set(SUM),
+    op.get(J), op.i32(4), op.add, op.set(J), op.br(0), op.end, op.end,
   ];
   const pass3: Code = [
     ...at(Y, J), ...at(Y, J), op.loadU(0), op.get(SUM), op.fdiv, op.tee(V), op.storeU(0),
@@ -117,13 +129,13 @@ function fwdFn(): WasmFn {
   const lane = (v: number, l: number): Code => [op.get(v), op.f32x4lane(l)];
   return {
     name: 'fwd', params: [I32, I32, I32, I32, I32, I32, F64, F32, I32, F64, I32, I32, I32],
-    locals: [I32, V128, V128, V128, V128, V128, V128, V128],
+    locals: [I32, V128, V128, V128, V128, V128, V128, V128, V128, V128, V128],
     code: [
       op.f32x4const(-Infinity), op.set(MX), op.zero, op.set(SUM),
       ...forStep(J, S, 4, pass1),
       // m = max(max(l0, l1), max(l2, l3)), splat
       ...lane(MX, 0), ...lane(MX, 1), op.f32max, ...lane(MX, 2), ...lane(MX, 3), op.f32max, op.f32max, op.f32x4splat, op.set(M),
-      ...forStep(J, S, 4, pass2),
+      ...pass2Pairs, ...pass2Rest,
       ...lane(SUM, 0), ...lane(SUM, 1), op.f32add, ...lane(SUM, 2), ...lane(SUM, 3), op.f32add, op.f32add, op.f32x4splat, op.set(SUM),
       ...forStep(J, S, 4, pass3),
     ],
