@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { parseSeeds, readRerun } from '../src/cli/compare.js';
 import { meanSe } from '../src/train/stats.js';
+import { earlyStopping } from '../src/train/compare-run.js';
 import type { CompareResult } from '../src/report/results.js';
 
 const SMALL = ['--backend', 'cpu', '--methods', 'frozen,bitfit', '--steps', '6', '--eval-every', '2', '--patience', '1', '--seeds', '7,8',
@@ -84,4 +85,46 @@ describe('webpeft compare: the protocol', () => {
     expect(() => parseSeeds('1,1', [42])).toThrow(/listed twice/);
     expect(() => parseSeeds('x', [42])).toThrow(/--seeds: expected a count or a list/);
   });
+});
+
+describe('early stopping: --min-steps', () => {
+  // a plateau, then a climb (P-tuning v2 on spam's shape: 0.61 0.59 0.61 then 0.79)
+  const curve = [0.61, 0.59, 0.61, 0.6, 0.79, 0.83, 0.8, 0.82, 0.81, 0.8];
+  const run = async (minSteps: number | undefined) => {
+    const o = { steps: 100, evalEvery: 10, patience: 2, minSteps };
+    let i = 0;
+    const s = earlyStopping([], o, async () => ({ metric: curve[i++]! }));
+    let stopped = 0;
+    for (let done = 1; done <= o.steps; done++) if (await s.after(done)) { stopped = done; break; }
+    return { kept: s.restore()!.step, stopped, checks: s.curve.length };
+  };
+  it('never stops before minSteps, and stops by patience after it', async () => {
+    // without it, patience 2 ends the run on the plateau at step 30 and keeps step 10
+    expect(await run(undefined)).toEqual({ kept: 10, stopped: 30, checks: 3 });
+    expect(await run(0)).toEqual({ kept: 10, stopped: 30, checks: 3 });
+    // no stop before step 40: the check at 40 has waited 3 > 2 without a gain, so the run ends there, still on the plateau
+    expect(await run(40)).toEqual({ kept: 10, stopped: 40, checks: 4 });
+    // no stop before step 50: the climb at 50 is seen; the best (60) is followed by two checks without a gain
+    expect(await run(50)).toEqual({ kept: 60, stopped: 80, checks: 8 });
+    // minSteps beyond the budget: every step runs
+    expect(await run(1000)).toEqual({ kept: 60, stopped: 0, checks: 10 });
+  });
+
+  it('defaults to a third of --steps, is recorded, and a results.json written before it reruns without one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'webpeft-minsteps-'));
+    const ok = { task: 'spam', model: 'bert-tiny', methods: ['frozen'], steps: 4, evalEvery: 2, patience: 1, seeds: [1], batchSize: 4, maxLength: 16,
+      lr: { frozen: 0.01 }, ablations: [], grid: false, quick: false };
+    writeFileSync(join(dir, 'old.json'), JSON.stringify({ settings: ok }));
+    expect(readRerun(join(dir, 'old.json')).minSteps).toBeUndefined();
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ settings: { ...ok, minSteps: -1 } }));
+    expect(() => readRerun(join(dir, 'bad.json'))).toThrow('settings.minSteps must be an integer ≥ 0 or absent, got -1');
+    const r = await runCli('compare', '--backend', 'cpu', '--methods', 'frozen', '--steps', '9', '--eval-every', '3', '--patience', '1', '--seeds', '7',
+      '--eval-limit', '8', '--max-length', '16', '--batch-size', '4', '--out', dir);
+    expect(r.code).toBe(0);
+    expect(r.out + r.err).toContain('no stop before step 3');
+    expect((JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as CompareResult).settings!.minSteps).toBe(3);
+    const bad = await runCli('compare', '--min-steps', 'x', '--out', dir);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain("--min-steps must be an integer ≥ 0, got 'x'");
+  }, 300_000);
 });

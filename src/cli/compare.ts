@@ -20,7 +20,7 @@ import { formatTable, Progress } from './table.js';
 const MULTITASK_DEFAULT_TASKS = TASK_NAMES.filter((t) => TASK_INFO[t].family === 'bert');
 
 export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
-                 [--steps N] [--eval-every N] [--patience N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
+                 [--steps N] [--eval-every N] [--patience N] [--min-steps N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
                  [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
                  [--quick] [--ablation ${ABLATIONS.join('|')}] [--ensemble-k K] [--data-sizes n,n,…,all]
                  [--tasks t1,t2] [--pretrain-steps N] [--rerun results.json] [--workers N] [--out DIR] [--json]
@@ -29,7 +29,8 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
   and writes report.html and results.json (every setting; --rerun repeats the run from it).
   Protocol: each method trains up to --steps steps with its own learning rate (its default on the task, --lr, or --grid:
   the best of that default × 1/10, 1/3, 1, 3 on the first seed's validation score); validation is scored every --eval-every steps and
-  the best checkpoint is kept (training stops after --patience scores without a gain); test is scored once per seed at
+  the best checkpoint is kept (training stops after --patience scores without a gain, never before --min-steps, default a third
+  of --steps); test is scored once per seed at
   that checkpoint and never used to choose. "best" marks a row only when it beats every other by > 2 standard errors.
   --backend auto (default): WebGPU on a hardware GPU, else the CPU backend (it says which and why).
   --workers N: on the CPU backend, N runs at a time in worker threads (default: one per core); numbers are the same.
@@ -128,7 +129,7 @@ function rowRates(r: CompareResult): Record<string, number> | undefined {
 const sha256File = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** The flags a results.json's settings stand for (so --rerun can be checked against explicit flags). */
-const RERUN_EXCLUSIVE = ['task', 'methods', 'model', 'steps', 'eval-every', 'patience', 'seeds', 'seed', 'lr', 'grid', 'batch-size', 'max-length',
+const RERUN_EXCLUSIVE = ['task', 'methods', 'model', 'steps', 'eval-every', 'patience', 'min-steps', 'seeds', 'seed', 'lr', 'grid', 'batch-size', 'max-length',
   'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit', 'ensemble-k', 'data-sizes', 'tasks', 'pretrain-steps'];
 
 /** `--data-sizes 64,128,all`: positive integers or 'all' (checked against the batch and the split by runCompare). */
@@ -164,6 +165,7 @@ export function readRerun(path: string): CompareSettings {
   need('steps', int(1), 'an integer ≥ 1');
   need('evalEvery', int(1), 'an integer ≥ 1');
   need('patience', int(1), 'an integer ≥ 1');
+  need('minSteps', optInt(0), 'an integer ≥ 0 or absent');
   need('seeds', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isSafeInteger(x) && x >= 0), 'a list of seeds');
   need('batchSize', int(1), 'an integer ≥ 1');
   need('maxLength', int(8), 'an integer ≥ 8');
@@ -201,7 +203,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       backend: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' },
       'max-length': { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
       encoder: { type: 'string' }, 'bias-types': { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
-      'eval-every': { type: 'string' }, patience: { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
+      'eval-every': { type: 'string' }, patience: { type: 'string' }, 'min-steps': { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
       quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true }, out: { type: 'string', default: '.' },
       json: { type: 'boolean' }, lr: { type: 'string' }, workers: { type: 'string' }, 'eval-limit': { type: 'string' },
       'ensemble-k': { type: 'string' }, 'data-sizes': { type: 'string' }, tasks: { type: 'string' }, 'pretrain-steps': { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -225,7 +227,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     if (s.modelSha256 && now !== s.modelSha256) {
       console.error(`webpeft compare: ${s.model}'s model.safetensors is not the one ${v.rerun} was run on (sha256 ${now.slice(0, 12)}… vs ${String(s.modelSha256).slice(0, 12)}…); the numbers will differ`);
     }
-    plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience,
+    plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience, minSteps: s.minSteps,
       seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick,
       ensembleK: s.ensembleK, dataSizes: s.dataSizes, tasks: s.tasks, pretrainSteps: s.pretrainSteps, rowLr: s.rowLr };
@@ -255,7 +257,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     const steps = num(v.steps, '--steps', quick ? 20 : d.steps);
     plan = {
       task, model: v.model, methods, steps, evalEvery: num(v['eval-every'], '--eval-every', quick ? 10 : d.evalEvery),
-      patience: num(v.patience, '--patience', d.patience), seeds, grid: v.grid ?? false, quick,
+      patience: num(v.patience, '--patience', d.patience), minSteps: num(v['min-steps'], '--min-steps', Math.round(steps / 3), 0), seeds, grid: v.grid ?? false, quick,
       batchSize: num(v['batch-size'], '--batch-size', d.batchSize), maxLength: num(v['max-length'], '--max-length', d.maxLength, 8),
       virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0, 0),
       hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0, 0),
@@ -287,7 +289,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     + `backend ${backend.name}: ${backend.describe()} — ${reason}
 `
     + `${workers > 1 ? `${workers} runs at a time in worker threads (--workers)\n` : ''}`
-    + `up to ${plan.steps} steps per run (validation every ${plan.evalEvery}, patience ${plan.patience}), seeds ${plan.seeds.join(', ')}${plan.grid ? ', learning rates chosen on validation (--grid)' : ''}`);
+    + `up to ${plan.steps} steps per run (validation every ${plan.evalEvery}, patience ${plan.patience}${plan.minSteps ? `, no stop before step ${plan.minSteps}` : ''}), seeds ${plan.seeds.join(', ')}${plan.grid ? ', learning rates chosen on validation (--grid)' : ''}`);
   let bar: Progress | null = null;
   let result: CompareResult;
   try {
@@ -312,7 +314,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   result.workers = workers;
   result.settings = {
     task: plan.task, model: modelName, modelSha256: sha256File(join(modelDir(modelName), 'model.safetensors')), methods: plan.methods,
-    backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, seeds: plan.seeds,
+    backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, minSteps: plan.minSteps, seeds: plan.seeds,
     batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
     // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
     biasTypes: plan.biasTypes, lr: { ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), ...definedRates(plan.lr, result.methods.map((m) => m.method)) }, grid: plan.grid ?? false,

@@ -70,7 +70,7 @@ function header(r: CompareResult): string {
   const items: [string, string][] = [
     ['task', r.task], ['metric', r.metric], ['model', `${r.model} (${count(r.baseParams)} parameters)`],
     ['backend', r.backendReason ? `${r.backend} (${r.backendReason})` : r.backend], ['device', r.device],
-    ['steps', r.settings ? `≤ ${count(r.steps)} (validation every ${r.settings.evalEvery}, patience ${r.settings.patience})` : count(r.steps)],
+    ['steps', r.settings ? `≤ ${count(r.steps)} (validation every ${r.settings.evalEvery}, patience ${r.settings.patience}${r.settings.minSteps ? `, no stop before step ${count(r.settings.minSteps)}` : ''})` : count(r.steps)],
     [r.settings && r.settings.seeds.length > 1 ? 'seeds' : 'seed', r.settings ? r.settings.seeds.join(', ') : String(r.seed)],
     ...(r.evalSizes ? [['examples scored', `${count(r.evalSizes.validation)} validation, ${count(r.evalSizes.test)} test`] as [string, string]] : []),
     ...(r.settings ? [['batch × length', `${r.settings.batchSize} × ${r.settings.maxLength}`] as [string, string]] : []),

@@ -58,6 +58,8 @@ export interface CompareSettings {
   steps: number;
   evalEvery: number;
   patience: number;
+  /** no early stop before this step (absent in runs written before it existed: 0) */
+  minSteps?: number;
   seeds: number[];
   batchSize: number;
   maxLength: number;

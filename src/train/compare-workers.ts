@@ -48,7 +48,7 @@ export function workerRunner(n: number, path: string): WorkerRunner {
     const id = next++;
     const job: WorkerJob = {
       id, spec, seed, lr,
-      options: { task: o.task, model: o.model, steps: o.steps, evalEvery: o.evalEvery, patience: o.patience, batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit },
+      options: { task: o.task, model: o.model, steps: o.steps, evalEvery: o.evalEvery, patience: o.patience, minSteps: o.minSteps, batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit },
     };
     const onError = (e: Error) => { cleanup(); all.splice(all.indexOf(w), 1); reject(new Error(`compare worker (${spec.label}, seed ${seed}): ${e.message}`)); };
     const onMessage = (m: WorkerReply) => {
