@@ -24,6 +24,7 @@ import { runCli } from './helpers/cli.js';
 import { haveChromium, startPageSession, waitFor, type PageSession } from './helpers/browser.js';
 import { decodePng, hexRgb } from './helpers/png.js';
 import { biasGrid } from '../src/report/report.js';
+import { pTuningV2Spec } from '../src/peft/p-tuning-v2.js';
 
 const ARTIFACTS = resolve(process.env.WEBPEFT_ARTIFACTS ?? join(import.meta.dirname, 'artifacts/browser-bench'));
 /** The page's form defaults, given to the CLI explicitly. */
@@ -215,10 +216,11 @@ describe.runIf(haveChromium)('the research bench page: train, compare with Node,
     // after the page, not beside it: a CPU run keeps Node's event loop busy, and with it playwright's connection
     node['ptuning-v2'] = cliRun(PTUNING, join(work, 'node-ptuning-v2'));
     await checkAgainstNode(run, PTUNING);
-    // attention: every layer × the 10 prefix positions, probabilities from real tokens, drawn as heatmap cells
+    // attention: every layer × the prefix positions (the method's default count), probabilities from real tokens, drawn as heatmap cells
     expect(run.attention).not.toBeNull();
     const a = run.attention!;
-    expect(a.tokens).toEqual(Array.from({ length: 10 }, (_, k) => `kv${k}`));
+    const P = pTuningV2Spec.defaults.numVirtualTokens!;
+    expect(a.tokens).toEqual(Array.from({ length: P }, (_, k) => `kv${k}`));
     expect(a.values.length).toBe(LAYERS);
     for (const [l, row] of a.values.entries()) {
       for (const v of row) expect(v).toBeGreaterThan(0);
@@ -233,6 +235,7 @@ describe.runIf(haveChromium)('the research bench page: train, compare with Node,
     const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
     expect(config.peft_type).toBe('PREFIX_TUNING');
     expect(config.prefix_projection).toBe(false);
+    expect(config.num_virtual_tokens).toBe(P);
     // HF PEFT's pair alone (what `peft` would load): move the training state aside
     const hfOnly = `${dir}-hf`;
     mkdirSync(hfOnly);
