@@ -50,7 +50,10 @@ export function storageArray(dtype: DType, n: number, zeroed = true): TypedArray
  * `setStoragePoolLimit` changes it.
  */
 const F32 = 0, F64 = 1, F32_SHARED = 2, F64_SHARED = 3, I32 = 4;
-const POOL_MIN_BYTES = 16 * 1024;
+// 256 bytes (64 floats), not 16 KB: P-tuning's LSTM encoder runs ≈ 1,100 kernels a step on (2, 256)-sized arrays, and a
+// fresh typed array each time (allocation, then its garbage) was 7 % of the encoder's time; pooled, the encoder's
+// forward + backward is 6 % cheaper and a P-tuning step 4 % (bench/results/2026-12-05T0010-pool-small-ab-cpu-time-t1.json)
+const POOL_MIN_BYTES = 256;
 const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 let poolMaxBytes = (inNode ? 1024 : 256) * 1024 * 1024;
 
