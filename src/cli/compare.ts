@@ -71,9 +71,10 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
  * tokens, encoder sizes, learning rates) are their specs' (src/peft/registry.ts), the same for every command, except
  * where a task's validation runs chose another learning rate (TASK_LR in src/train/task-build.ts).
  */
-// up to 900 steps, patience 3: on bert-tiny spam prefix tuning and P-tuning v2 keep gaining until step 500–850 (at 300 steps
-// they were at 84–86 % of full fine-tuning, at 900 at 93–95 %: README "What the main job shows"); full fine-tuning
-// and the frozen head stop themselves after 250–500. ≈ 7.5 min on 2 cores (README, 2026-12-04).
+// up to 900 steps, patience 3, no stop before step 300 (--min-steps, a third of --steps): on bert-tiny spam prefix
+// tuning and P-tuning v2 keep gaining until step 500–850 (at 300 steps they were at 84–86 % of full fine-tuning; at
+// 900, P-tuning v2 with 20 tokens at 98 %: README "What the main job shows"); full fine-tuning and the frozen head
+// stop themselves after 300–500. ≈ 8 min 10 s on 2 cores (README, 2026-12-05).
 export const COMPARE_DEFAULTS = { steps: 900, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 50, patience: 3 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {
