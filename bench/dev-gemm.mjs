@@ -1,16 +1,5 @@
-// `node bench/dev-gemm.mjs [runs] [methods]`: bundles bench/dev-gemm.ts with esbuild and runs it (a dev A/B harness).
-import { build } from 'esbuild';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// `node bench/dev-gemm.mjs [runs] [methods]`: bundles bench/dev-gemm.ts and runs it (a dev A/B harness).
+// DEV_STEP_BUILD_ONLY=1 DEV_STEP_OUT=F.mjs: only write the bundle (bench/dev-bundle.mjs).
+import { bundleAndRun } from './dev-bundle.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = process.env.DEV_STEP_OUT ?? join(root, 'node_modules/.cache/webpeft/dev-gemm.mjs');
-await build({
-  entryPoints: [join(root, 'bench/dev-gemm.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-  outfile, logLevel: 'warning', external: ['webgpu', '@huggingface/tokenizers'],
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-});
-if (!process.env.DEV_STEP_BUILD_ONLY) {
-  const { main } = await import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
-  await main(process.argv.slice(2));
-}
+await bundleAndRun('dev-gemm');
