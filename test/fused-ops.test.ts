@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { randn, tensor } from '../src/autograd/create.js';
 import {
-  add, attentionProbs, binary, dropout, linear, maskedFill, matmul, maximum, mul, reshape, scalarLike, softmax, sum,
+  add, attentionProbs, binary, concat, dropout, linear, lstmCell, lstmScan, maskedFill, matmul, maximum, mul, narrow, reshape, scalarLike,
+  softmax, sum,
 } from '../src/autograd/functions.js';
 import { backward } from '../src/autograd/tape.js';
 import type { Tensor } from '../src/autograd/tensor.js';
@@ -59,6 +60,33 @@ describe('fused ops equal the chains they replace', () => {
       expectClose(fused.y, chain.y, `probs causal=${causal} p=${p}`);
       expectClose(fused.grads[0], chain.grads[0], `dscores causal=${causal} p=${p}`);
     }
+  });
+
+  it('lstm_scan = lstmCell stepped T times per sequence (N recurrences with their own W_hh, B sequences each)', async () => {
+    const [N, B, T, H] = [2, 3, 5, 4];
+    const make = () => [randn([N, B, T, 4 * H], new Rng(6), o), mul(randn([N, 4 * H, H], new Rng(7), o), 0.5), randn([N, 4 * H], new Rng(8), o)];
+    const fused = await run(([gx, w, b]) => lstmScan(gx, w, b), make, 10);
+    const chain = await run(([gx, w, b]) => {
+      const seqs: Tensor[] = [];
+      for (let n = 0; n < N; n++) {
+        const wn = reshape(narrow(w, 0, n, 1), [4 * H, H]);
+        const bn = reshape(narrow(b, 0, n, 1), [4 * H]);
+        // lstmCell adds x Wᵢₕᵀ + bᵢₕ itself: x = the step's gates and Wᵢₕ = I, bᵢₕ = 0 give gx + (h Wₕₕᵀ + bₕₕ)
+        const eye = tensor(Array.from({ length: 16 * H * H }, (_, k) => (k % (4 * H + 1) === 0 ? 1 : 0)), [4 * H, 4 * H], o);
+        const zero4 = tensor(new Float64Array(4 * H), [4 * H], o);
+        let state = { h: tensor(new Float64Array(B * H), [B, H], o), c: tensor(new Float64Array(B * H), [B, H], o) };
+        const hs: Tensor[] = [];
+        for (let t = 0; t < T; t++) {
+          const x = reshape(narrow(narrow(gx, 0, n, 1), 2, t, 1), [B, 4 * H]);
+          state = lstmCell(x, state.h, state.c, eye, wn, zero4, bn);
+          hs.push(reshape(state.h, [1, B, 1, H]));
+        }
+        seqs.push(concat(hs, 2));
+      }
+      return concat(seqs, 0);
+    }, make, 10);
+    expectClose(fused.y, chain.y, 'h');
+    fused.grads.forEach((g, i) => expectClose(g, chain.grads[i], ['dgx', 'dW_hh', 'db_hh'][i]!));
   });
 });
 

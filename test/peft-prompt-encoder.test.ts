@@ -1,9 +1,9 @@
 /**
- * P-tuning's LSTM prompt encoder (src/peft/prompt-encoder.ts) steps both directions of each layer as one batch, with
- * the input products hoisted out of the loop. It must compute exactly what the cell-by-cell composition of lstmCell
- * (the gradient-checked `lstm_cell` op) computes — the output and every parameter's gradient element for element, in
- * f32 and f64, except W_ih and b_ih, whose P terms one kernel now sums (within a re-association of P terms) — and in
- * f64 what a plain PyTorch-order LSTM written out in numbers computes.
+ * P-tuning's LSTM prompt encoder (src/peft/prompt-encoder.ts) runs both directions of each layer as one lstm_scan, with
+ * the input products hoisted out of the loop. It must compute what the cell-by-cell composition of lstmCell (the
+ * gradient-checked `lstm_cell` op) computes — the output and every parameter's gradient, in f32 and f64, within
+ * 1024 roundings of each tensor's largest value (the scan rounds once per stored value, the composition after every
+ * op) — and in f64 what a plain PyTorch-order LSTM written out in numbers computes.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -89,7 +89,7 @@ async function plain(params: Params, h: number): Promise<number[][]> {
 const plus0 = (xs: ArrayLike<number>) => Array.from(xs, (x) => (x === 0 ? 0 : x));
 
 describe('P-tuning LSTM encoder, both directions batched', () => {
-  it('equals the cell-by-cell composition (output and gradients; W_ih, b_ih within re-association) and, in f64, a plain LSTM', async () => {
+  it('equals the cell-by-cell composition (output and gradients, within rounding) and, in f64, a plain LSTM', async () => {
     await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 5 }), fc.integer(), fc.constantFrom('f32' as const, 'f64' as const),
       async (P, h, seed, dtype) => {
         const model = Bert.init(config, { seed: 3, dtype });
@@ -107,17 +107,18 @@ describe('P-tuning LSTM encoder, both directions batched', () => {
         };
         const batched = await run((p) => encodePrompt(p, 'lstm', h));
         const cellwise = await run((p) => reference(p, h));
-        expect(batched.y).toEqual(cellwise.y);
         expect([...batched.grads.keys()]).toEqual([...cellwise.grads.keys()]);
-        for (const [name, g] of batched.grads) {
-          const c = cellwise.grads.get(name)!;
-          const scale = Math.max(...c.map(Math.abs));
-          const worst = Math.max(...g.map((v, i) => Math.abs(v - c[i]!)));
-          // W_ih and b_ih sum their P rows' terms in one kernel instead of step by step on the tape: a re-association
-          // of P terms (≤ 2·P·ε of the largest); everything else is the same arithmetic in the same order
-          if (/_ih_l/.test(name)) expect(worst, name).toBeLessThanOrEqual(2 * P * (dtype === 'f32' ? 2 ** -23 : 2 ** -52) * scale);
-          else expect(g, name).toEqual(c);
-        }
+        const eps = dtype === 'f32' ? 2 ** -24 : 2 ** -53;
+        const worstOf = (a: number[], b: number[]) => {
+          expect(a.length).toBe(b.length);
+          const scale = Math.max(1e-30, ...b.map(Math.abs));
+          return Math.max(0, ...a.map((v, i) => Math.abs(v - b[i]!))) / (scale * eps);
+        };
+        const w = [worstOf(batched.y, cellwise.y), ...[...batched.grads].map(([name, g]) => worstOf(g, cellwise.grads.get(name)!))];
+        // the fused scan rounds each stored value once where the composition rounds after every op, and the
+        // differences pass through up to 2 layers × 6 steps of recurrence forward and back: 400 random cases gave at
+        // most 132 units of the dtype's rounding of each tensor's largest value (a wrong gate or step is ~2^20 units)
+        for (const [i, x] of w.entries()) expect(x, `${i === 0 ? 'output' : [...batched.grads.keys()][i - 1]} (${dtype}, P ${P}, h ${h})`).toBeLessThanOrEqual(1024);
         if (dtype === 'f64') {
           const want = (await plain(batched.params, h)).flat();
           batched.y.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-12 * (1 + Math.abs(want[i]!))));

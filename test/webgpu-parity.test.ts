@@ -8,6 +8,12 @@ import { OP_LIST } from '../src/autograd/ops/index.js';
 import { gradcheckOp } from '../src/autograd/gradcheck.js';
 import { acquireGpu } from './helpers/gpu.js';
 import type { MatmulKernel, RowKernel } from '../src/kernels/wgsl/index.js';
+import type { Backend } from '../src/autograd/backend.js';
+import { tensor } from '../src/autograd/create.js';
+import { lstmScan, mul, sum } from '../src/autograd/functions.js';
+import { backward } from '../src/autograd/tape.js';
+import { cpu } from '../src/kernels/cpu/index.js';
+import { Rng } from '../src/kernels/rng.js';
 
 const gpu = await acquireGpu();
 afterAll(() => gpu?.destroy());
@@ -45,4 +51,28 @@ describe.runIf(gpu)('every WebGPU kernel variant equals the CPU', () => {
       }
     }
   }
+});
+
+describe.runIf(gpu)('lstm_scan on WebGPU at widths past one workgroup (several state elements per thread)', () => {
+  it('H = 70 and 130: states and all three gradients equal the CPU in f64', async () => {
+    for (const H of [70, 130]) {
+      const [N, B, T] = [2, 2, 3];
+      const rng = new Rng(H);
+      const values = [[N, B, T, 4 * H], [N, 4 * H, H], [N, 4 * H]].map((shape) => ({ shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b) }, () => rng.uniform(-0.3, 0.3)) }));
+      const weights = Float64Array.from({ length: N * B * T * H }, () => rng.normal());
+      const run = async (backend: Backend, dtype: 'f32' | 'f64') => {
+        const xs = values.map((v) => tensor(v.data, v.shape, { backend, dtype }));
+        for (const x of xs) x.requiresGrad = true;
+        const y = lstmScan(xs[0]!, xs[1]!, xs[2]!);
+        backward(sum(mul(y, tensor(weights, y.shape, { backend, dtype }))));
+        return [Array.from(await y.data()), ...await Promise.all(xs.map(async (x) => Array.from(await x.grad!.data())))];
+      };
+      const [got, want] = [await run(gpu!, 'f32'), await run(cpu, 'f64')];
+      got.forEach((g, i) => {
+        const scale = want[i]!.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+        const worst = g.reduce((m, v, k) => Math.max(m, Math.abs(v - want[i]![k]!)), 0);
+        expect(worst, `H ${H}, ${['h', 'dgx', 'dW_hh', 'db_hh'][i]}`).toBeLessThanOrEqual(256 * 2 ** -23 * scale);
+      });
+    }
+  });
 });

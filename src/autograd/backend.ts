@@ -53,6 +53,13 @@ export interface AttentionProbsParams {
   fill: number;
 }
 
+/**
+ * An LSTM recurrence (lstm_scan): N independent recurrences (the two directions of a bidirectional layer, say),
+ * each with its own W_hh (4H, H) and b_hh (4H), over B sequences of T steps, from h₀ = c₀ = 0. PyTorch's gate order
+ * i, f, g, o; gates_t = gx_t + (h_{t−1} W_hhᵀ + b_hh), gx the input products x W_ihᵀ + b_ih computed before.
+ */
+export interface LstmScanParams { N: number; B: number; T: number; H: number }
+
 export interface AdamWParams {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
   /** 1 − β1^t and 1 − β2^t for bias correction at this step. */
@@ -140,6 +147,16 @@ export interface Backend {
   attentionProbs(scores: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): { probs: Storage; softmax?: Storage };
   /** dscores = scale·y⊙(gd − Σ gd⊙y), gd = dropout(g) with the forward's mask, 0 at blocked keys; y = softmax. */
   attentionProbsBackward(y: Storage, g: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): Storage;
+  /**
+   * The recurrence of LstmScanParams, one launch for all T steps: h (N, B, T, H), and for backward the cell states
+   * c (N, B, T, H) and the gate activations acts (N, B, T, 4H) = σ(i), σ(f), tanh(g), σ(o).
+   */
+  lstmScan(gx: Storage, whh: Storage, bhh: Storage, p: LstmScanParams, dtype: FloatDType): { h: Storage; c: Storage; acts: Storage };
+  /**
+   * Backpropagation through the recurrence, T steps back in one launch: dgates (N, B, T, 4H) = ∂L/∂gates_t (which is
+   * ∂L/∂gx; dW_hh and db_hh follow from it by a matmul and a sum) from g = ∂L/∂h (N, B, T, H) and the forward's c, acts.
+   */
+  lstmScanBackward(g: Storage, c: Storage, acts: Storage, whh: Storage, p: LstmScanParams, dtype: FloatDType): Storage;
   /** x · keep / (1 − p) with keep = hash(seed, index) ≥ p — the same mask on every backend (see kernels/rng). */
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage;
 

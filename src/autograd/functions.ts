@@ -129,6 +129,13 @@ export function lstmCell(x: Tensor, h: Tensor, c: Tensor, wIh: Tensor, wHh: Tens
   return { h: mul(o, tanh(cNext)), c: cNext };
 }
 
+/**
+ * An LSTM's recurrence in one op (lstm_scan): gx (N, B, T, 4H) = x W_ihᵀ + b_ih for every step, W_hh (N, 4H, H),
+ * b_hh (N, 4H) → h (N, B, T, H) from zero states; N recurrences with their own weights, B sequences each. The
+ * values of lstmCell stepped T times.
+ */
+export const lstmScan = (gx: Tensor, wHh: Tensor, bHh: Tensor) => apply(OPS.lstm_scan, [gx, wHh, bHh], {});
+
 // ---- constants shaped like another tensor (same backend and dtype, no gradient)
 export function scalarLike(x: Tensor, value: number): Tensor {
   const z = x.backend.zeros(1, x.dtype);

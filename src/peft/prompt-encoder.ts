@@ -3,8 +3,8 @@
  * pass through a 2-layer bidirectional LSTM and an MLP head (reparameterisation "LSTM"), or through an MLP
  * only ("MLP"), so the virtual tokens are coupled rather than free. Output (P, D).
  */
-import { add, concat, embedding, matmul, mul, narrow, relu, reshape, sigmoid, tanh } from '../autograd/functions.js';
-import { tensor, zeros } from '../autograd/create.js';
+import { add, concat, embedding, lstmScan, matmul, relu, reshape } from '../autograd/functions.js';
+import { tensor } from '../autograd/create.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { Rng } from '../kernels/rng.js';
 import type { Params } from '../models/params.js';
@@ -44,37 +44,25 @@ export function promptEncoderParams(base: BaseModel, c: PromptEncoderConfig): Pa
 
 /**
  * One bidirectional LSTM layer over the rows of x (T, I) → (T, 2h): [forward states | reverse states] per row.
- * Both directions step together as a batch of 2, and each direction's input products x Wᵢₕᵀ + bᵢₕ are one matmul
- * over all T rows before the loop, so a step is 15 ops for both directions instead of 2 × 19 (the per-op cost, not
- * the arithmetic, is what an encoder of 10 rows pays). The arithmetic is lstmCell's, element for element:
+ * Each direction's input products x Wᵢₕᵀ + bᵢₕ are one matmul over all T rows, and both directions' recurrences
+ * are one lstm_scan (N = 2: one launch for all T steps, as torch's fused nn.LSTM; ~15 small ops a step before, and
+ * the per-op cost, not the arithmetic, is what an encoder of 10 rows paid). The arithmetic is lstmCell's:
  * gates = (x Wᵢₕᵀ + bᵢₕ) + (h Wₕₕᵀ + bₕₕ), PyTorch's gate order i, f, g, o (test/peft-prompt-encoder.test.ts).
  */
 function lstmLayer(params: Params, x: Tensor, layer: number, h: number): Tensor {
   const w = (n: string, reverse: boolean) => params.tensor(`lstm_head.${n}_l${layer}${reverse ? '_reverse' : ''}`);
   const T = x.shape[0];
-  const o = { backend: x.backend, dtype: x.dtype };
   // the reverse direction reads its rows last to first: one gather puts step s of both directions in row s
   const stepRows = Int32Array.from({ length: 2 * T }, (_, k) => (k < T ? k : 3 * T - 1 - k));
   const inputs = reshape(embedding(concat([
     add(matmul(x, w('weight_ih', false), { transB: true }), w('bias_ih', false)),
     add(matmul(x, w('weight_ih', true), { transB: true }), w('bias_ih', true)),
-  ], 0), tensor(stepRows, [2 * T], { backend: x.backend, dtype: 'i32' })), [2, T, 4 * h]);
+  ], 0), tensor(stepRows, [2 * T], { backend: x.backend, dtype: 'i32' })), [2, 1, T, 4 * h]);
   const wHh = reshape(concat([w('weight_hh', false), w('weight_hh', true)], 0), [2, 4 * h, h]);
-  const bHh = reshape(concat([w('bias_hh', false), w('bias_hh', true)], 0), [2, 1, 4 * h]);
-  let state = zeros([2, 1, h], o);
-  let cell = zeros([2, 1, h], o);
-  const states: Tensor[] = [];
-  for (let s = 0; s < T; s++) {
-    const gates = add(narrow(inputs, 1, s, 1), add(matmul(state, wHh, { transB: true }), bHh));
-    const sig = sigmoid(gates);
-    const g = narrow(tanh(gates), -1, 2 * h, h);
-    cell = add(mul(narrow(sig, -1, h, h), cell), mul(narrow(sig, -1, 0, h), g));
-    state = mul(narrow(sig, -1, 3 * h, h), tanh(cell));
-    states.push(state);
-  }
-  // (2, T, h) by step → rows (t, direction): the forward state of step t and the reverse state of step T − 1 − t
+  const bHh = reshape(concat([w('bias_hh', false), w('bias_hh', true)], 0), [2, 4 * h]);
+  // (2, 1, T, h) by step → rows (t, direction): the forward state of step t and the reverse state of step T − 1 − t
   const outRows = Int32Array.from({ length: 2 * T }, (_, k) => (k % 2 === 0 ? k >> 1 : 2 * T - 1 - (k >> 1)));
-  const all = reshape(concat(states, 1), [2 * T, h]);
+  const all = reshape(lstmScan(inputs, wHh, bHh), [2 * T, h]);
   return reshape(embedding(all, tensor(outRows, [2 * T], { backend: x.backend, dtype: 'i32' })), [T, 2 * h]);
 }
 

@@ -14,6 +14,7 @@ import { attentionProbsOp } from './attention-probs.js';
 import { sumSquaresOp } from './sum-squares.js';
 import { nnOps } from './nn.js';
 import { lstmCellOp } from './composite.js';
+import { lstmScanOp } from './lstm.js';
 import { shapeArb } from './cases.js';
 import { broadcastShapes } from '../shape.js';
 
@@ -37,7 +38,7 @@ const helperOps: OpDef[] = helperRows.map(([name, min, max]) => ({
 }));
 
 /** Every op, differentiable first. */
-export const OP_LIST: OpDef[] = [...unaryOps, ...binaryOps, ...reduceOps, sumSquaresOp, ...layoutOps, matmulOp, linearOp, ...nnOps, attentionProbsOp, lstmCellOp, ...helperOps];
+export const OP_LIST: OpDef[] = [...unaryOps, ...binaryOps, ...reduceOps, sumSquaresOp, ...layoutOps, matmulOp, linearOp, ...nnOps, attentionProbsOp, lstmCellOp, lstmScanOp, ...helperOps];
 
 export const OPS: Record<string, OpDef> = Object.fromEntries(OP_LIST.map((op) => [op.name, op]));
 

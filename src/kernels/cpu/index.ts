@@ -1,5 +1,5 @@
 import {
-  type AdamWParams, type AttentionProbsParams, type Backend, BackendError, type BinaryOp, type KernelStats, type LinearParams, type MatmulParams, type ReduceOp,
+  type AdamWParams, type AttentionProbsParams, type Backend, BackendError, type BinaryOp, type KernelStats, type LinearParams, type LstmScanParams, type MatmulParams, type ReduceOp,
   type SgdParams, type Storage, type UnaryOp, countLaunch, newStats,
 } from '../../autograd/backend.js';
 import type { DType, FloatDType, TypedArray } from '../../autograd/dtype.js';
@@ -13,6 +13,7 @@ import { layernorm, layernormBackward } from './layernorm.js';
 import { cpuMatmulKernel, matmul } from './matmul.js';
 import { linear } from './linear.js';
 import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
+import { lstmScan, lstmScanBackward } from './lstm.js';
 import { sumSquares } from './sum-squares.js';
 import { adamw, sgd } from './optim.js';
 import { permute } from './permute.js';
@@ -204,6 +205,20 @@ export class CpuBackend implements Backend {
     const n = p.B * p.H * p.T * p.S;
     return attentionProbsBackward(floats(y, dtype, n, 'attentionProbsBackward y'), floats(g, dtype, n, 'attentionProbsBackward g'),
       floats(keyMask, dtype, p.B * p.S, 'attentionProbsBackward keyMask'), p, dtype);
+  }
+
+  lstmScan(gx: Storage, whh: Storage, bhh: Storage, p: LstmScanParams, dtype: FloatDType): { h: Storage; c: Storage; acts: Storage } {
+    countLaunch(this.stats, 'lstmScan');
+    const G = 4 * p.H;
+    return lstmScan(floats(gx, dtype, p.N * p.B * p.T * G, 'lstmScan gx'), floats(whh, dtype, p.N * G * p.H, 'lstmScan whh'),
+      floats(bhh, dtype, p.N * G, 'lstmScan bhh'), p, dtype);
+  }
+
+  lstmScanBackward(g: Storage, c: Storage, acts: Storage, whh: Storage, p: LstmScanParams, dtype: FloatDType): Storage {
+    countLaunch(this.stats, 'lstmScanBackward');
+    const n = p.N * p.B * p.T;
+    return lstmScanBackward(floats(g, dtype, n * p.H, 'lstmScanBackward g'), floats(c, dtype, n * p.H, 'lstmScanBackward c'),
+      floats(acts, dtype, n * 4 * p.H, 'lstmScanBackward acts'), floats(whh, dtype, p.N * 4 * p.H * p.H, 'lstmScanBackward whh'), p, dtype);
   }
 
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage {

@@ -6,7 +6,7 @@
 import { envVar } from '../env.js';
 import {
   BackendError, countLaunch, newStats, type AdamWParams, type AttentionProbsParams, type Backend, type BinaryOp, type KernelStats,
-  type LinearParams, type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
+  type LinearParams, type LstmScanParams, type MatmulParams, type ReduceOp, type SgdParams, type Storage, type UnaryOp,
 } from '../../autograd/backend.js';
 import type { DType, FloatDType, TypedArray } from '../../autograd/dtype.js';
 import type { Shape } from '../../autograd/shape.js';
@@ -19,6 +19,7 @@ import { embedding, embeddingBackward } from './embedding.js';
 import { layernorm, layernormBackward } from './layernorm.js';
 import { linear } from './linear.js';
 import { attentionProbs, attentionProbsBackward } from './attention-probs.js';
+import { lstmScan, lstmScanBackward } from './lstm.js';
 import { sumSquares } from './sum-squares.js';
 import { matmul, type MatmulKernel } from './matmul.js';
 import { adamw, sgd } from './optim.js';
@@ -247,6 +248,16 @@ export class WebGpuBackend implements Backend {
   attentionProbsBackward(y: Storage, g: Storage, keyMask: Storage, p: AttentionProbsParams, dtype: FloatDType): Storage {
     this.launch('attentionProbsBackward', dtype);
     return attentionProbsBackward(this.rt, gpu(y), gpu(g), gpu(keyMask), p, this.rowKernel);
+  }
+
+  lstmScan(gx: Storage, whh: Storage, bhh: Storage, p: LstmScanParams, dtype: FloatDType): { h: Storage; c: Storage; acts: Storage } {
+    this.launch('lstmScan', dtype);
+    return lstmScan(this.rt, gpu(gx), gpu(whh), gpu(bhh), p);
+  }
+
+  lstmScanBackward(g: Storage, c: Storage, acts: Storage, whh: Storage, p: LstmScanParams, dtype: FloatDType): Storage {
+    this.launch('lstmScanBackward', dtype);
+    return lstmScanBackward(this.rt, gpu(g), gpu(c), gpu(acts), gpu(whh), p);
   }
 
   dropout(x: Storage, n: number, p: number, seed: number, dtype: FloatDType): Storage {
