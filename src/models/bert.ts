@@ -234,6 +234,17 @@ export class Bert implements Model<BertInput, BertOutput> {
     return out;
   }
 
+  /**
+   * sequence-classification's head alone, in evaluation: classifier(pooled) for pooled vectors (B, D) — the logits
+   * forward computes from the same pooled vectors (no dropout outside training), bit for bit. For a reader that keeps
+   * the pooled vectors of a body that does not change (test/eval-pooled-cache.test.ts).
+   */
+  classify(pooled: Tensor): Tensor {
+    if (this.head !== 'sequence-classification') throw new Error(`bert: classify is the sequence-classification head's, not ${this.head}'s`);
+    expectShape('bert: pooled', pooled, [pooled.shape[0], this.config.hiddenSize]);
+    return linear(pooled, this.params.tensor('classifier.weight'), this.params.tensor('classifier.bias'));
+  }
+
   /** One post-LN encoder layer; h: (B, T, D), keyMask: (B, S). `firstOnly`: queries and the rest at position 0 only, (B, 1, D) out. */
   private layer(l: number, h: Tensor, keyMask: Tensor, drop: DropoutSeeds, hooks: ModelHooks | undefined, firstOnly: boolean): Tensor {
     const c = this.config;

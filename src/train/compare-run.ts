@@ -13,7 +13,7 @@ import type { Bert } from '../models/bert.js';
 import type { Gpt2 } from '../models/gpt2.js';
 import { assignValues } from '../models/params.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
-import { makeTask, type Evaluation, type TaskInfo, type TaskName, TASK_INFO } from './tasks.js';
+import { frozenBodyCache, makeTask, type Evaluation, type TaskInfo, type TaskName, TASK_INFO } from './tasks.js';
 import { baseOf } from '../peft/base.js';
 import { parseTemplate, virtualCount } from '../peft/template.js';
 import { loadBert, loadGpt2 } from './model-dir.js';
@@ -196,7 +196,9 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
   const before = analysis ? await analysis.capture(model.params) : null;
   let peak = memoryBytes(o.backend);
   const trainable = peft.trainable();
-  const stopping = earlyStopping(trainable, o, () => task.evaluate(peft, 'validation'));
+  // Frozen's body never changes, so its validation batches' pooled vectors are computed once (the same scores)
+  const cache = frozenBodyCache(peft);
+  const stopping = earlyStopping(trainable, o, () => task.evaluate(peft, 'validation', cache));
   let losses: number[] = [];
   let seconds = 0;
   if (trainable.length) {
@@ -217,7 +219,8 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
   }
   // a method with nothing to train here (Frozen on GPT-2, which has no separate head) is scored as it is
   const kept = stopping.restore();
-  const validation = kept?.eval ?? await task.evaluate(peft, 'validation');
+  const validation = kept?.eval ?? await task.evaluate(peft, 'validation', cache);
+  cache?.dispose();
   const test = spec.evalTest ? await task.evaluate(peft, 'test') : { metric: NaN, extra: {} };
   const deltas = analysis && before ? analysis.compare(before, await analysis.capture(model.params)) : undefined;
   let probabilities: OneRun['probabilities'];

@@ -6,7 +6,7 @@
  *   subject — mail subject from body, generation with GPT-2; metrics: ROUGE-L of greedy subjects, target loss.
  */
 import { noGrad } from '../autograd/op.js';
-import { tidy, type Tensor } from '../autograd/tensor.js';
+import { keep, tidy, type Tensor } from '../autograd/tensor.js';
 import { chunks, collateCausalLm, collateClassification, collateTokenClassification, spamLabelId, spamText, subjectParts,
   shuffled, type Batch, IGNORE_INDEX, TOKEN_LABELS, SUBJECT_SEPARATOR, type SpamExample, type SubjectExample,
   type TokensExample } from '../data/datasets.js';
@@ -22,6 +22,7 @@ import { parseTemplate, renderTemplate, templateLength } from '../peft/template.
 import { readPositions, verbalizerIds, verbalizerScores } from '../peft/verbalizer.js';
 import { infixPrompts, infixSlots } from '../peft/infix-tuning.js';
 import { crossEntropy } from '../autograd/functions.js';
+import { isTaskHead } from '../peft/baselines.js';
 
 /** A batch and, with a template, where its virtual tokens go; with a verbalizer, where each row's class is read. */
 type LaidOut = Batch & { layout?: VirtualLayout; readAt?: Int32Array };
@@ -107,7 +108,12 @@ export interface Task extends TaskInfo {
   evalSizes: { validation: number; test: number };
   batch(step: number): Batch;
   loss(peft: PeftModel, batch: Batch, step: number): Tensor;
-  evaluate(peft: PeftModel, split: 'validation' | 'test'): Promise<Evaluation>;
+  /**
+   * `cache`: for repeated evaluations of one run in which only the task head changes (frozenBodyCache says when):
+   * sequence classification keeps each batch's pooled vectors and later evaluations run only the head — the same
+   * scores, bit for bit. Tasks without a pooled head ignore it.
+   */
+  evaluate(peft: PeftModel, split: 'validation' | 'test', cache?: PooledCache): Promise<Evaluation>;
   /** Sequence classification (spam) only. */
   probabilities?: ProbabilityScoring;
   /** With a verbalizer: a batch's (B, C) class scores, the LM head's logits of the class words where the class is read. */
@@ -143,19 +149,50 @@ function epochs<T>(items: T[], size: number, seed: number): (step: number) => T[
  */
 export const pooled = (peft: PeftModel): { poolerOnly?: true } => (peft.model instanceof Bert && peft.model.head === 'sequence-classification' ? { poolerOnly: true } : {});
 
+/** Evaluation batches' pooled vectors (BertOutput.pooled), by batch, for one run whose body does not change. */
+export class PooledCache {
+  private readonly kept = new Map<Batch, Tensor>();
+  /** The batch's pooled vectors, computed by `make` the first time. */
+  pooled(batch: Batch, make: () => Tensor): Tensor {
+    let t = this.kept.get(batch);
+    if (!t) { t = keep(make()); this.kept.set(batch, t); }
+    return t;
+  }
+  dispose(): void {
+    for (const t of this.kept.values()) t.dispose();
+    this.kept.clear();
+  }
+}
+
+/**
+ * A PooledCache where one is sound for `peft`'s evaluations: BERT sequence classification with nothing trainable but
+ * the task head (`classifier.*`, Frozen's) and no method rewriting the pass (no virtual tokens, no K/V or hidden
+ * rewrite), so the pooled vectors of an evaluation batch cannot change between evaluations; else undefined.
+ */
+export function frozenBodyCache(peft: PeftModel): PooledCache | undefined {
+  if (!(peft.model instanceof Bert) || peft.model.head !== 'sequence-classification') return undefined;
+  const methods = peft.adapters.flat();
+  if (methods.some((m) => m.input || m.kv || m.hidden || m.params.trainable().length > 0)) return undefined;
+  for (const [name, t] of peft.base.params) if (t.requiresGrad && !isTaskHead(name)) return undefined;
+  return new PooledCache();
+}
+
 function lossOf(peft: PeftModel, batch: Batch, step: number): Tensor {
   const { backend, dtype } = peft.base.wordEmbeddings as Tensor & { dtype: 'f32' | 'f64' };
   const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
   return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, labels: t.labels, train: true, seed: step, layout: (batch as LaidOut).layout, ...pooled(peft) }).loss!;
 }
 
-/** Logits of a batch in evaluation mode, read back. */
-async function logitsOf(peft: PeftModel, batch: Batch): Promise<{ values: Float32Array | Float64Array; shape: readonly number[] }> {
-  const logits = noGrad(() => tidy(() => {
+/** Logits of a batch in evaluation mode, read back; with a cache (frozenBodyCache), the head on the kept pooled vectors. */
+async function logitsOf(peft: PeftModel, batch: Batch, cache?: PooledCache): Promise<{ values: Float32Array | Float64Array; shape: readonly number[] }> {
+  const pass = (): { logits?: Tensor; pooled?: Tensor } => {
     const { backend, dtype } = peft.base.wordEmbeddings;
     const t = batchTensors(batch, backend, dtype as 'f32' | 'f64');
-    return (peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (batch as LaidOut).layout, ...pooled(peft) }) as { logits: Tensor }).logits;
-  }));
+    return peft.forward({ ids: t.ids, attentionMask: t.attentionMask, layout: (batch as LaidOut).layout, ...pooled(peft) }) as { logits?: Tensor; pooled?: Tensor };
+  };
+  const logits = noGrad(() => tidy(() => (cache
+    ? (peft.model as Bert).classify(cache.pooled(batch, () => noGrad(() => tidy(() => pass().pooled!))))
+    : pass().logits!)));
   const values = (await logits.data()) as Float32Array | Float64Array;
   const shape = logits.shape;
   logits.dispose();
@@ -293,11 +330,11 @@ export function buildTask(name: TaskName, tok: TextTokenizer, o: TaskOptions, da
         evalSizes: { validation: limit(loadSpam('validation')).length, test: limit(loadSpam('test')).length },
         batch: (step) => collate(next(step)),
         loss: lossOf,
-        async evaluate(peft, split) {
+        async evaluate(peft, split, cache) {
           const pred: number[] = [];
           const gold: number[] = [];
           for (const b of spamBatches(split)) {
-            pred.push(...argmaxRows((await logitsOf(peft, b)).values, 2));
+            pred.push(...argmaxRows((await logitsOf(peft, b, cache)).values, 2));
             gold.push(...b.labels);
           }
           return { metric: accuracy(pred, gold), extra: { macroF1: macroF1(pred, gold, 2) } };
