@@ -21,7 +21,7 @@ const MULTITASK_DEFAULT_TASKS = TASK_NAMES.filter((t) => TASK_INFO[t].family ===
 
 export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] [--methods a,b,…] [--model NAME|DIR] [--backend auto|cpu|webgpu]
                  [--steps N] [--eval-every N] [--patience N] [--min-steps N] [--seeds N|s1,s2,…] [--lr X | --lr method=X,…] [--grid]
-                 [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--bias-types a,b]
+                 [--batch-size N] [--max-length N] [--virtual-tokens N] [--hidden H] [--encoder lstm|mlp] [--template T] [--bias-types a,b]
                  [--quick] [--ablation ${ABLATIONS.join('|')}] [--ensemble-k K] [--data-sizes n,n,…,all]
                  [--tasks t1,t2] [--pretrain-steps N] [--rerun results.json] [--workers N] [--out DIR] [--json]
   The main job: fine-tunes the embedded pretrained model with every method (${METHOD_NAMES.join(', ')}) on real data,
@@ -35,6 +35,9 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
   --backend auto (default): WebGPU on a hardware GPU, else the CPU backend (it says which and why).
   --workers N: on the CPU backend, N runs at a time in worker threads (default: one per core); numbers are the same.
   --quick: one seed, 20 steps, 64 examples per split — a smoke run, labelled as such.
+  --template "{p:10} {x}" (--task spam): P-tuning's virtual tokens where the template puts them — here after [CLS], which
+  the head reads — instead of in front of everything, as HF PEFT puts them; "[P3] x [P3]" and literal words work too.
+  The ptuning row only; its prompt length is the template's slots; the mail keeps --max-length − 2 tokens.
   --ablation (repeatable), each variant under the same protocol, seeds as --seeds:
     prompt-length     prompt tuning vs P-tuning v2 at 1, 5, 10, 20 virtual tokens
     reparam           prefix MLP vs direct, P-tuning LSTM vs MLP, plain prompt
@@ -131,7 +134,7 @@ const sha256File = (path: string) => createHash('sha256').update(readFileSync(pa
 
 /** The flags a results.json's settings stand for (so --rerun can be checked against explicit flags). */
 const RERUN_EXCLUSIVE = ['task', 'methods', 'model', 'steps', 'eval-every', 'patience', 'min-steps', 'seeds', 'seed', 'lr', 'grid', 'batch-size', 'max-length',
-  'virtual-tokens', 'hidden', 'encoder', 'bias-types', 'quick', 'ablation', 'eval-limit', 'ensemble-k', 'data-sizes', 'tasks', 'pretrain-steps'];
+  'virtual-tokens', 'hidden', 'encoder', 'template', 'bias-types', 'quick', 'ablation', 'eval-limit', 'ensemble-k', 'data-sizes', 'tasks', 'pretrain-steps'];
 
 /** `--data-sizes 64,128,all`: positive integers or 'all' (checked against the batch and the split by runCompare). */
 export function parseDataSizes(text: string): (number | 'all')[] {
@@ -174,6 +177,7 @@ export function readRerun(path: string): CompareSettings {
   need('hidden', optInt(0), 'an integer ≥ 0 or absent');
   need('evalLimit', optInt(1), 'an integer ≥ 1 or absent');
   need('encoder', (v) => v === undefined || v === 'lstm' || v === 'mlp', 'lstm, mlp or absent');
+  need('template', (v) => v === undefined || typeof v === 'string', 'a P-tuning template or absent');
   need('biasTypes', (v) => v === undefined || (Array.isArray(v) && v.every((t) => BIAS_TYPES.includes(t as BiasType))), `a list of ${BIAS_TYPES.join(', ')} or absent`);
   need('lr', (v) => !!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'number' && x > 0 && x < 10), 'an object of method → learning rate');
   need('ablations', (v) => Array.isArray(v) && v.every((a) => ABLATIONS.includes(a as AblationKind)), `a list of ${ABLATIONS.join(', ')}`);
@@ -203,7 +207,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       task: { type: 'string' }, methods: { type: 'string' }, model: { type: 'string' },
       backend: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' },
       'max-length': { type: 'string' }, 'virtual-tokens': { type: 'string' }, hidden: { type: 'string' },
-      encoder: { type: 'string' }, 'bias-types': { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
+      encoder: { type: 'string' }, template: { type: 'string' }, 'bias-types': { type: 'string' }, seed: { type: 'string' }, seeds: { type: 'string' },
       'eval-every': { type: 'string' }, patience: { type: 'string' }, 'min-steps': { type: 'string' }, grid: { type: 'boolean' }, rerun: { type: 'string' },
       quick: { type: 'boolean' }, ablation: { type: 'string', multiple: true }, out: { type: 'string', default: '.' },
       json: { type: 'boolean' }, lr: { type: 'string' }, workers: { type: 'string' }, 'eval-limit': { type: 'string' },
@@ -229,7 +233,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       console.error(`webpeft compare: ${s.model}'s model.safetensors is not the one ${v.rerun} was run on (sha256 ${now.slice(0, 12)}… vs ${String(s.modelSha256).slice(0, 12)}…); the numbers will differ`);
     }
     plan = { task: s.task as CompareTask, model: s.model, methods: s.methods, steps: s.steps, evalEvery: s.evalEvery, patience: s.patience, minSteps: s.minSteps,
-      seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder,
+      seeds: s.seeds, batchSize: s.batchSize, maxLength: s.maxLength, virtualTokens: s.virtualTokens, hidden: s.hidden, encoder: s.encoder, template: s.template,
       biasTypes: s.biasTypes as BiasType[] | undefined, lr: s.lr, grid: false, evalLimit: s.evalLimit, ablations: s.ablations as AblationKind[], quick: s.quick,
       ensembleK: s.ensembleK, dataSizes: s.dataSizes, tasks: s.tasks, pretrainSteps: s.pretrainSteps, rowLr: s.rowLr };
   } else {
@@ -262,7 +266,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
       batchSize: num(v['batch-size'], '--batch-size', d.batchSize), maxLength: num(v['max-length'], '--max-length', d.maxLength, 8),
       virtualTokens: v['virtual-tokens'] === undefined ? undefined : num(v['virtual-tokens'], '--virtual-tokens', 0, 0),
       hidden: v.hidden === undefined ? undefined : num(v.hidden, '--hidden', 0, 0),
-      encoder, biasTypes, lr: parseLr(v.lr, methods), ablations,
+      encoder, template: v.template, biasTypes, lr: parseLr(v.lr, methods), ablations,
       evalLimit: v['eval-limit'] ? num(v['eval-limit'], '--eval-limit', 0) : quick ? 64 : undefined,
       ensembleK: ablations.includes('ensemble') ? num(v['ensemble-k'], '--ensemble-k', ENSEMBLE_K, 2) : undefined,
       dataSizes: ablations.includes('data-size') ? (v['data-sizes'] === undefined ? DATA_SIZES : parseDataSizes(v['data-sizes'])) : undefined,
@@ -316,7 +320,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   result.settings = {
     task: plan.task, model: modelName, modelSha256: sha256File(join(modelDir(modelName), 'model.safetensors')), methods: plan.methods,
     backend: backend.name, steps: plan.steps, evalEvery: plan.evalEvery, patience: plan.patience, minSteps: plan.minSteps, seeds: plan.seeds,
-    batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder,
+    batchSize: plan.batchSize, maxLength: plan.maxLength, virtualTokens: plan.virtualTokens, hidden: plan.hidden, encoder: plan.encoder, template: plan.template,
     // the rates given for methods that only an ablation runs (data-size's bitfit and full) too, so --rerun uses them
     biasTypes: plan.biasTypes, lr: { ...Object.fromEntries(result.methods.map((m) => [m.method, m.lr ?? NaN])), ...definedRates(plan.lr, result.methods.map((m) => m.method)) }, grid: plan.grid ?? false,
     evalLimit: plan.evalLimit, ablations: plan.ablations, ensembleK: plan.ensembleK, dataSizes: plan.dataSizes, tasks: plan.tasks,

@@ -66,6 +66,8 @@ export interface CompareSettings {
   virtualTokens?: number;
   hidden?: number;
   encoder?: 'lstm' | 'mlp';
+  /** --template: P-tuning's template on spam (absent: its virtual tokens go in front, as HF PEFT puts them) */
+  template?: string;
   biasTypes?: string[];
   /** learning rate per method as used (after --lr / --grid) */
   lr: Record<string, number>;

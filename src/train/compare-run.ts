@@ -15,7 +15,7 @@ import { assignValues } from '../models/params.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { frozenBodyCache, makeTask, type Evaluation, type TaskInfo, type TaskName, TASK_INFO } from './tasks.js';
 import { baseOf } from '../peft/base.js';
-import { parseTemplate, virtualCount } from '../peft/template.js';
+import { parseTemplate, templateLength, virtualCount } from '../peft/template.js';
 import { loadBert, loadGpt2 } from './model-dir.js';
 import { trainLoop, type StepLog } from './trainer.js';
 import { ensembleProbabilities } from './ensemble.js';
@@ -53,6 +53,8 @@ export interface RunSpec {
   evalTest: boolean;
   /** The data-size ablation: train on the first N of the seed's shuffled training split (TaskOptions.trainSize). */
   trainSize?: number;
+  /** P-tuning's template (CompareOptions.template): the virtual tokens at its slots, the mail at {x}, [CLS] first. */
+  template?: string;
   /** Seed of the method's own tensors (a prompt's initial values); default the run's seed. */
   methodSeed?: number;
   /** Prompt ensembling: K prompts of `method` in one batch, seeds methodSeed + j (./compare-ensemble.ts). */
@@ -185,7 +187,13 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
   }
   // infix tuning's slots are part of the task's input layout (the subject task puts them after the body); an LM
   // readout reads its own model's tokenizer
-  const task = makeTask(o.task, lm ? loaded.tokenizer : tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength, evalLimit: o.evalLimit, seed,
+  if (spec.template !== undefined && (lm || method.input?.numVirtualTokens !== virtualCount(parseTemplate(spec.template)))) {
+    model.dispose();
+    throw new Error(`${spec.label}: the template "${spec.template}" has ${virtualCount(parseTemplate(spec.template))} virtual slots, '${spec.method}' ${method.input ? `has ${method.input.numVirtualTokens} input virtual tokens` : 'has no input prompt'}`);
+  }
+  // a template's slots and words come on top of the mail's maxLength − 2 tokens, as prepended virtual tokens do
+  const room = spec.template === undefined ? 0 : templateLength(parseTemplate(spec.template), (text) => tokenizer.encode(text, { addSpecialTokens: false }));
+  const task = makeTask(o.task, lm ? loaded.tokenizer : tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength + room, evalLimit: o.evalLimit, seed, template: spec.template,
     infix: method.hidden?.numVirtualTokens, trainSize: spec.trainSize,
     verbalizer: lm ? { template: lm.template, words: lm.words, causal: lm.family === 'gpt2' } : undefined });
   const peft = new PeftModel(model, [method]);

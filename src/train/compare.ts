@@ -7,6 +7,7 @@
  */
 import type { BiasType } from '../peft/bitfit.js';
 import { defaultLr, methodLabel } from '../peft/registry.js';
+import { parseTemplate, virtualCount } from '../peft/template.js';
 import type { MethodSettings } from '../peft/spec.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
 import { makeTask, TASK_INFO, taskDefaultLr } from './tasks.js';
@@ -53,6 +54,12 @@ export interface CompareOptions extends RunOptions {
   hidden?: number;
   encoder?: 'lstm' | 'mlp';
   biasTypes?: BiasType[];
+  /**
+   * P-tuning's template (spam): its virtual tokens where the template puts them, e.g. "{p:10} {x}" (after [CLS], which
+   * the head reads) instead of in front of the whole sequence as HF PEFT puts them. `ptuning` rows only; its prompt
+   * length is the template's slots. The mail keeps maxLength − 2 tokens; the template's slots and words come on top.
+   */
+  template?: string;
   /** Learning rate per method; absent ones take the method's default (or `grid`'s choice). */
   lr?: Partial<Record<string, number>>;
   /** Choose each method's learning rate from its grid by the first seed's best validation metric. */
@@ -102,6 +109,17 @@ export function lrGrid(method: string, task = ''): number[] {
 }
 
 type Run = (spec: RunSpec, seed: number, lr: number) => Promise<OneRun>;
+
+/** --template's rules, before any run: spam, a ptuning row, a template that parses, slots that agree with --virtual-tokens. */
+function checkTemplate(o: CompareOptions): void {
+  const t = o.template!;
+  if (o.task !== 'spam') throw new Error(`--template: P-tuning templates are for --task spam (the mail is {x}), not ${o.task}`);
+  if (!o.methods.includes('ptuning')) throw new Error(`--template is P-tuning's; --methods (${o.methods.join(',')}) has no ptuning`);
+  let slots: number;
+  try { slots = virtualCount(parseTemplate(t)); } catch (e) { throw new Error(`--template: ${(e as Error).message}`); }
+  if (slots < 1) throw new Error(`--template "${t}" has no virtual slots ({p:N} or [PN])`);
+  if (o.virtualTokens !== undefined && o.virtualTokens !== slots) throw new Error(`--template "${t}" has ${slots} virtual slots, --virtual-tokens says ${o.virtualTokens}`);
+}
 
 /**
  * The order compare queues its methods' runs in: longest first (on bert-tiny spam a run of P-tuning, prefix tuning or
@@ -156,6 +174,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const baseParams = first.params.count();
   const modelName = o.model ?? (probeTask.family === 'gpt2' ? 'gpt2-tiny' : 'bert-tiny');
   const settings: MethodSettings = { virtualTokens: o.virtualTokens, hidden: o.hidden, encoder: o.encoder, biasTypes: o.biasTypes };
+  if (o.template !== undefined) checkTemplate(o);
   const position = o.ablations.includes('position');
   if (position && o.task !== POSITION_TASK) throw new Error(POSITION_TASK_ERROR(o.task));
   // the position ablation's variants differ only in where their virtual tokens sit (checked on the model, before any run)
@@ -182,7 +201,10 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const started: ReturnType<typeof runMethod>[] = [];
   for (const i of o.methods.map((_, k) => k).sort((a, b) => queueRank(o.methods[a]!) - queueRank(o.methods[b]!))) {
     const m = o.methods[i]!;
-    started[i] = runMethod({ label: methodLabel(m, settings), method: m, settings, evalTest: true }, o, run);
+    const templated = o.template !== undefined && m === 'ptuning';
+    const s = templated ? { ...settings, virtualTokens: virtualCount(parseTemplate(o.template!)) } : settings;
+    started[i] = runMethod({ label: `${methodLabel(m, s)}${templated ? ` in "${o.template}"` : ''}`, method: m, settings: s, evalTest: true,
+      ...(templated ? { template: o.template } : {}) }, o, run);
   }
   const main = await Promise.all(started);
   const methods = main.map((r) => r.result);

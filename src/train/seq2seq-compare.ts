@@ -64,6 +64,7 @@ export async function runAnyCompare(o: AnyCompareOptions): Promise<CompareResult
     throw new Error(`--ablation prefix-placement is an ablation of --task ${SEQ2SEQ_TASK} (BART), not of --task ${o.task}`);
   }
   if (o.task !== POSITION_TASK && !isSeq2seqTask(o.task) && o.ablations.includes('position')) throw new Error(POSITION_TASK_ERROR(o.task));
+  if (o.template !== undefined && o.task !== 'spam') throw new Error(`--template: P-tuning templates are for --task spam (the mail is {x}), not ${o.task}`);
   return isSeq2seqTask(o.task) ? runSeq2seqCompare({ ...o, task: o.task }) : runCompare({ ...o, task: o.task });
 }
 
