@@ -88,6 +88,14 @@ describe('fused ops equal the chains they replace', () => {
     expectClose(fused.y, chain.y, 'h');
     fused.grads.forEach((g, i) => expectClose(g, chain.grads[i], ['dgx', 'dW_hh', 'db_hh'][i]!));
   });
+
+  it('lstm_scan names a bad shape', () => {
+    const t = (shape: number[]) => tensor(new Float64Array(shape.reduce((a, b) => a * b, 1)), shape, o);
+    expect(() => lstmScan(t([2, 1, 3, 6]), t([2, 6, 1]), t([2, 6]))).toThrow('lstm_scan: gates must be (N, B, T, 4H) with N, B, T, H ≥ 1, got [2, 1, 3, 6]');
+    expect(() => lstmScan(t([2, 1, 0, 8]), t([2, 8, 2]), t([2, 8]))).toThrow(/gates must be \(N, B, T, 4H\) with N, B, T, H ≥ 1, got \[2, 1, 0, 8\]/);
+    expect(() => lstmScan(t([2, 1, 3, 8]), t([1, 8, 2]), t([2, 8]))).toThrow(/W_hh \[1, 8, 2\] must be \[2, 8, 2\]/);
+    expect(() => lstmScan(t([2, 1, 3, 8]), t([2, 8, 2]), t([2, 1, 8]))).toThrow(/b_hh \[2, 1, 8\] must be \[2, 8\]/);
+  });
 });
 
 describe('attention_probs on the CPU worker pool', () => {

@@ -22,7 +22,7 @@ export const lstmScanOp: OpDef<Record<string, never>> = {
   name: 'lstm_scan',
   arity: 3,
   shape: ([gx, whh, bhh]) => {
-    if (gx.length !== 4 || gx[3] % 4 !== 0 || gx[3] === 0) throw new Error(`gates must be (N, B, T, 4H) with H ≥ 1, got ${fmt(gx)}`);
+    if (gx.length !== 4 || gx[3] % 4 !== 0 || gx.some((d) => d < 1)) throw new Error(`gates must be (N, B, T, 4H) with N, B, T, H ≥ 1, got ${fmt(gx)}`);
     const [N, B, T, G] = gx;
     const H = G / 4;
     if (whh.length !== 3 || whh[0] !== N || whh[1] !== G || whh[2] !== H) throw new Error(`W_hh ${fmt(whh)} must be [${N}, ${G}, ${H}]`);
