@@ -21,7 +21,6 @@ export function lstmScan(gx: FloatArray, whh: FloatArray, bhh: FloatArray, p: Ls
   const acts = floatArray(dtype, N * B * T * G, false);
   const z = new Float64Array(G);
   const hp = new Float64Array(H); // the previous step's h as stored
-  const w64 = Float64Array.from(whh); // the inner loop reads one array type (f32 storages too)
   for (let n = 0; n < N; n++) {
     const w = n * G * H;
     for (let b = 0; b < B; b++) {
@@ -34,7 +33,7 @@ export function lstmScan(gx: FloatArray, whh: FloatArray, bhh: FloatArray, p: Ls
         for (let j = 0; j < G; j++) {
           const row = w + j * H;
           let r = 0;
-          for (let k = 0; k < H; k++) r += w64[row + k] * hp[k];
+          for (let k = 0; k < H; k++) r += whh[row + k] * hp[k];
           z[j] = gx[ga + j] + (r + bhh[n * G + j]);
         }
         for (let k = 0; k < H; k++) {
@@ -60,7 +59,6 @@ export function lstmScanBackward(g: FloatArray, c: FloatArray, acts: FloatArray,
   const dz = floatArray(dtype, N * B * T * G, false);
   const dh = new Float64Array(H); // ∂L/∂h_t from step t + 1
   const dc = new Float64Array(H); // ∂L/∂c_t from step t + 1
-  const w64 = Float64Array.from(whh);
   const d64 = new Float64Array(G); // this step's dz as stored
   for (let n = 0; n < N; n++) {
     const w = n * G * H;
@@ -89,7 +87,7 @@ export function lstmScanBackward(g: FloatArray, c: FloatArray, acts: FloatArray,
         for (let j = 0; j < G; j++) {
           const d = d64[j];
           const row = w + j * H;
-          for (let k = 0; k < H; k++) dh[k] += d * w64[row + k];
+          for (let k = 0; k < H; k++) dh[k] += d * whh[row + k];
         }
       }
     }
