@@ -76,8 +76,8 @@ export const compareHelp = `webpeft compare [--task ${COMPARE_TASKS.join('|')}] 
  */
 // up to 900 steps, patience 3, no stop before step 300 (--min-steps, a third of --steps): on bert-tiny spam prefix
 // tuning and P-tuning v2 keep gaining until step 500–850 (at 300 steps they were at 84–86 % of full fine-tuning; at
-// 900, P-tuning v2 with 20 tokens at 98 %: README "What the main job shows"); full fine-tuning and the frozen head
-// stop themselves after 300–500. 7 min 35 s on 2 cores at the machine's usual speed, 9 min when its host is slow (README, 2026-12-06).
+// 900, P-tuning v2 with 20 tokens at 98 % on bert-tiny v2); full fine-tuning and the frozen head stop themselves after
+// 300–500. On bert-tiny v3: 4 min 43 s on 2 cores, P-tuning v2 at 95.5 % of full (README "What the main job shows", 2026-12-06).
 export const COMPARE_DEFAULTS = { steps: 900, batchSize: 16, maxLength: 48, seed: 42, seeds: [42, 43, 44], evalEvery: 50, patience: 3 };
 
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -187,12 +187,13 @@ export async function runOne(spec: RunSpec, seed: number, lr: number, o: RunOpti
   }
   // infix tuning's slots are part of the task's input layout (the subject task puts them after the body); an LM
   // readout reads its own model's tokenizer
-  if (spec.template !== undefined && (lm || method.input?.numVirtualTokens !== virtualCount(parseTemplate(spec.template)))) {
+  const template = spec.template === undefined ? null : parseTemplate(spec.template);
+  if (template !== null && (lm || method.input?.numVirtualTokens !== virtualCount(template))) {
     model.dispose();
-    throw new Error(`${spec.label}: the template "${spec.template}" has ${virtualCount(parseTemplate(spec.template))} virtual slots, '${spec.method}' ${method.input ? `has ${method.input.numVirtualTokens} input virtual tokens` : 'has no input prompt'}`);
+    throw new Error(`${spec.label}: the template "${spec.template}" has ${virtualCount(template)} virtual slots, '${spec.method}' ${method.input ? `has ${method.input.numVirtualTokens} input virtual tokens` : 'has no input prompt'}`);
   }
   // a template's slots and words come on top of the mail's maxLength − 2 tokens, as prepended virtual tokens do
-  const room = spec.template === undefined ? 0 : templateLength(parseTemplate(spec.template), (text) => tokenizer.encode(text, { addSpecialTokens: false }));
+  const room = template === null ? 0 : templateLength(template, (text) => tokenizer.encode(text, { addSpecialTokens: false }));
   const task = makeTask(o.task, lm ? loaded.tokenizer : tokenizer, { batchSize: o.batchSize, maxLength: o.maxLength + room, evalLimit: o.evalLimit, seed, template: spec.template,
     infix: method.hidden?.numVirtualTokens, trainSize: spec.trainSize,
     verbalizer: lm ? { template: lm.template, words: lm.words, causal: lm.family === 'gpt2' } : undefined });
